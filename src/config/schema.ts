@@ -1,0 +1,216 @@
+// The one schema of the configuration. Every key is described once here (type, range, enum,
+// description, CLI flag); validation (load.ts), the TWINHUB_* environment mapping (env.ts),
+// `twinhub config print` and docs/CONFIGURATION.md (doc.ts) are all derived from it, so a key
+// cannot exist in one of them and be missing from another. Defaults live in types.ts
+// (DEFAULT_CONFIG) and are read from there by path.
+import type { ListenAddress, TwinhubConfig } from './types.js';
+
+export type StringFormat = 'path' | 'url-path' | 'topic-filter' | 'name';
+
+export type ValueSchema =
+  | { type: 'string'; format?: StringFormat; nullable?: boolean }
+  | { type: 'integer'; min: number; max: number }
+  | { type: 'boolean'; nullable?: boolean }
+  | { type: 'enum'; values: readonly string[] }
+  /** A listener address; always nullable (null disables the listener). */
+  | { type: 'address' }
+  | { type: 'list'; item: ValueSchema }
+  /** Objects occur only as list items (acl rules, priority classes); every field is required. */
+  | { type: 'object'; fields: Readonly<Record<string, ValueSchema>> };
+
+export interface KeyDef {
+  readonly kind: 'key';
+  readonly value: ValueSchema;
+  readonly description: string;
+  /** Long CLI flag of `twinhub start` / `twinhub config print`, e.g. '--mqtt'. */
+  readonly flag?: string;
+  /** An example value as a user would write it in the environment, for the docs. */
+  readonly example?: string;
+}
+
+export interface GroupDef<T> {
+  readonly kind: 'group';
+  readonly description: string;
+  readonly keys: SchemaFor<T>;
+}
+
+/**
+ * The schema's shape mirrors TwinhubConfig: nested config objects are groups, everything else
+ * (scalars, addresses, lists) is a key. A key added to TwinhubConfig without a schema entry is a
+ * compile error here.
+ */
+export type SchemaFor<T> = {
+  readonly [K in keyof T]-?: T[K] extends ListenAddress | null
+    ? KeyDef
+    : T[K] extends readonly unknown[]
+      ? KeyDef
+      : T[K] extends object
+        ? GroupDef<T[K]>
+        : KeyDef;
+};
+
+function key(value: ValueSchema, description: string, extra?: { flag?: string; example?: string }): KeyDef {
+  return { kind: 'key', value, description, ...extra };
+}
+
+function group<T>(description: string, keys: SchemaFor<T>): GroupDef<T> {
+  return { kind: 'group', description, keys };
+}
+
+const uint16 = { type: 'integer', min: 0, max: 65535 } as const;
+const seconds = (max: number) => ({ type: 'integer', min: 0, max }) as const;
+
+export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
+  data: key({ type: 'string', format: 'path' }, 'Data folder of the embedded store (sessions, retained messages, later registry, twins and telemetry). Created when missing.', { flag: '--data', example: '/var/lib/twinhub' }),
+  mqtt: key({ type: 'address' }, 'MQTT over TCP listener.', { flag: '--mqtt', example: '0.0.0.0:1883' }),
+  mqtts: key({ type: 'address' }, 'MQTT over TLS listener. Needs `tls.cert` and `tls.key`.', { flag: '--mqtts', example: '0.0.0.0:8883' }),
+  ws: key({ type: 'address' }, 'MQTT over WebSocket listener (path `wsPath`, subprotocol `mqtt`).', { flag: '--ws', example: '0.0.0.0:8083' }),
+  wsPath: key({ type: 'string', format: 'url-path' }, 'HTTP path of the WebSocket listener; upgrades on other paths are refused.', { example: '/mqtt' }),
+  http: key({ type: 'address' }, 'HTTP listener: health (`/healthz`, `/readyz`), API, console and `/metrics`.', { flag: '--http', example: '0.0.0.0:8080' }),
+  allowAnonymous: key({ type: 'boolean', nullable: true }, 'Clients without credentials: `true` allows them on every listener, `false` refuses them everywhere, `null` allows them on loopback listeners only (as Mosquitto 2 does).', { flag: '--allow-anonymous', example: 'false' }),
+  tls: group('TLS of the `mqtts` listener.', {
+    cert: key({ type: 'string', format: 'path', nullable: true }, 'Server certificate chain (PEM file).', { example: '/etc/twinhub/server.pem' }),
+    key: key({ type: 'string', format: 'path', nullable: true }, 'Private key of the server certificate (PEM file).', { example: '/etc/twinhub/server-key.pem' }),
+    ca: key({ type: 'string', format: 'path', nullable: true }, 'CA bundle (PEM file) that client certificates must chain to.', { example: '/etc/twinhub/ca.pem' }),
+    requestCert: key({ type: 'boolean' }, 'Ask clients for a certificate (mutual TLS).'),
+    rejectUnauthorized: key({ type: 'boolean' }, 'With `requestCert`: refuse clients whose certificate is missing or does not verify against `tls.ca`.'),
+  }),
+  persistence: group('Persistence of broker state in the data folder.', {
+    enabled: key({ type: 'boolean' }, 'Keep sessions, queued messages and retained messages in the data folder; `false` keeps them in memory only.', { flag: '--persistence' }),
+    fsync: key({ type: 'boolean' }, 'fsync every commit: acknowledged messages survive power loss, at a throughput cost. Off, they survive the process being killed.'),
+  }),
+  limits: group('Bounds the broker enforces.', {
+    maxKeepAlive: key(uint16, 'Highest keep-alive accepted (seconds). A 5.0 client asking for more is told the lower value (Server Keep Alive, MQTT 5.0 §3.2.2.3.14).', { example: '60' }),
+    maxConnections: key({ type: 'integer', min: 1, max: 10_000_000 }, 'Most concurrent client connections.'),
+    maxPacketSize: key({ type: 'integer', min: 64, max: 268_435_460 }, 'Largest packet accepted (bytes); announced as Maximum Packet Size in 5.0 (§3.2.2.3.6).'),
+    maxQueuedMessages: key({ type: 'integer', min: 0, max: 100_000_000 }, 'Messages queued per session beyond the in-flight window; at the bound the lowest-priority QoS 0 message is dropped first.'),
+    maxInflight: key({ type: 'integer', min: 1, max: 65535 }, 'Outbound QoS 1/2 messages in flight per session (capped by the client\'s Receive Maximum).'),
+    receiveMaximum: key({ type: 'integer', min: 1, max: 65535 }, 'Inbound QoS 1/2 messages a client may have unacknowledged (the hub\'s Receive Maximum, MQTT 5.0 §3.2.2.3.3).'),
+    maxTopicLevels: key({ type: 'integer', min: 1, max: 65535 }, 'Most levels in a topic name or filter.'),
+    topicAliasMaximum: key(uint16, 'Topic Alias Maximum announced for client-to-hub aliases (MQTT 5.0 §3.2.2.3.8); 0 disables them.'),
+    maxSessionExpiry: key(seconds(0xffffffff), 'Highest Session Expiry Interval accepted (seconds); 4294967295 means sessions may never expire.'),
+    maxOutboundBuffer: key({ type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER }, 'Outbound bytes buffered per connection before QoS 0 messages to it are dropped.'),
+    retryInterval: key(seconds(86400), 'Seconds before an unacknowledged QoS 1/2 delivery to a 3.1.1 client is sent again; 0 resends only on reconnect.'),
+  }),
+  acl: key(
+    {
+      type: 'list',
+      item: {
+        type: 'object',
+        fields: {
+          filter: { type: 'string', format: 'topic-filter' },
+          action: { type: 'enum', values: ['publish', 'subscribe', 'all'] },
+          allow: { type: 'boolean' },
+        },
+      },
+    },
+    'Static publish/subscribe rules `{filter, action: publish|subscribe|all, allow}`, evaluated in order; the first rule whose filter matches decides; no match allows.',
+    { example: '[{"filter":"$SYS/#","action":"publish","allow":false}]' },
+  ),
+  priorities: key(
+    {
+      type: 'list',
+      item: {
+        type: 'object',
+        fields: {
+          name: { type: 'string', format: 'name' },
+          filters: { type: 'list', item: { type: 'string', format: 'topic-filter' } },
+        },
+      },
+    },
+    'Priority classes `{name, filters}`, highest first; a message matching none is in the class after the last. Under pressure lower classes are dropped first.',
+    { example: '[{"name":"alarms","filters":["+/alarm/#"]}]' },
+  ),
+  sys: group('The `$SYS/broker/...` topics.', {
+    interval: key(seconds(86400), 'Seconds between `$SYS/broker` updates; 0 disables them.'),
+  }),
+  log: group('Logging (JSON lines on stderr).', {
+    level: key({ type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, 'Lowest level written.', { flag: '--log-level', example: 'debug' }),
+  }),
+};
+
+/** A key of the configuration with everything derived from the schema. */
+export interface ConfigKey {
+  /** Dotted path, e.g. 'limits.maxKeepAlive'. */
+  readonly path: string;
+  readonly segments: readonly string[];
+  readonly def: KeyDef;
+  /** Environment variable, e.g. 'TWINHUB_LIMITS__MAX_KEEP_ALIVE'. */
+  readonly env: string;
+  /** The group descriptions from the top down (for the docs). */
+  readonly groups: readonly string[];
+}
+
+export const ENV_PREFIX = 'TWINHUB_';
+/** The config file path may be given in the environment too (it is not itself a config key). */
+export const ENV_CONFIG_FILE = 'TWINHUB_CONFIG';
+/**
+ * TWINHUB_* variables that are not config keys and must not be reported as unknown: the config
+ * file, and variables of test and tool harnesses (TWINHUB_TEST_*).
+ */
+export function isReservedEnv(name: string): boolean {
+  return name === ENV_CONFIG_FILE || name.startsWith('TWINHUB_TEST_');
+}
+
+/** `maxKeepAlive` → `MAX_KEEP_ALIVE`. */
+export function upperSnake(segment: string): string {
+  return segment.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** `['limits','maxKeepAlive']` → `TWINHUB_LIMITS__MAX_KEEP_ALIVE` (levels joined by `__`). */
+export function envNameOf(segments: readonly string[]): string {
+  return ENV_PREFIX + segments.map(upperSnake).join('__');
+}
+
+function collect(tree: Record<string, KeyDef | GroupDef<unknown>>, prefix: string[], groups: string[], out: ConfigKey[]): void {
+  for (const [name, node] of Object.entries(tree)) {
+    const segments = [...prefix, name];
+    if (node.kind === 'group') {
+      collect(node.keys as Record<string, KeyDef | GroupDef<unknown>>, segments, [...groups, node.description], out);
+    } else {
+      out.push({ path: segments.join('.'), segments, def: node, env: envNameOf(segments), groups });
+    }
+  }
+}
+
+/** Every key, in schema order. */
+export const CONFIG_KEYS: readonly ConfigKey[] = (() => {
+  const out: ConfigKey[] = [];
+  collect(CONFIG_SCHEMA as unknown as Record<string, KeyDef | GroupDef<unknown>>, [], [], out);
+  return out;
+})();
+
+export const KEYS_BY_PATH: ReadonlyMap<string, ConfigKey> = new Map(CONFIG_KEYS.map((k) => [k.path, k]));
+export const KEYS_BY_ENV: ReadonlyMap<string, ConfigKey> = new Map(CONFIG_KEYS.map((k) => [k.env, k]));
+export const KEYS_WITH_FLAG: readonly ConfigKey[] = CONFIG_KEYS.filter((k) => k.def.flag !== undefined);
+
+/** The schema node (group or key) at a path of segments, or undefined. */
+export function schemaNodeAt(segments: readonly string[]): KeyDef | GroupDef<unknown> | undefined {
+  let tree = CONFIG_SCHEMA as unknown as Record<string, KeyDef | GroupDef<unknown>>;
+  let node: KeyDef | GroupDef<unknown> | undefined;
+  for (const s of segments) {
+    if (!Object.hasOwn(tree, s)) return undefined;
+    node = tree[s];
+    if (node === undefined) return undefined;
+    if (node.kind === 'group') tree = node.keys as Record<string, KeyDef | GroupDef<unknown>>;
+    else tree = {};
+  }
+  return node;
+}
+
+/** Read a value of a config object by path segments. */
+export function getAt(obj: unknown, segments: readonly string[]): unknown {
+  let cur = obj;
+  for (const s of segments) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[s];
+  }
+  return cur;
+}
+
+/** Set a value in a config object by path segments (groups must exist). */
+export function setAt(obj: object, segments: readonly string[], value: unknown): void {
+  let cur = obj as Record<string, unknown>;
+  for (let i = 0; i < segments.length - 1; i++) cur = cur[segments[i]!] as Record<string, unknown>;
+  cur[segments[segments.length - 1]!] = value;
+}
