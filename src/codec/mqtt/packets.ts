@@ -260,3 +260,20 @@ export class MqttProtocolError extends Error {
     this.statement = statement;
   }
 }
+
+/**
+ * Thrown by the decoder for a CONNECT whose protocol name or level this broker does not speak
+ * (reasonCode 0x84). The channel answers from `protocolVersion`: level 5 gets a 5.0 CONNACK with
+ * 0x84 [MQTT-3.1.2-2 (5.0)], anything else the 3.1.1 CONNACK return code 1 [MQTT-3.1.2-2 (3.1.1)].
+ */
+export class UnsupportedProtocolVersionError extends MqttProtocolError {
+  /** The Protocol Level byte as received (any value 0..255). */
+  readonly protocolVersion: number;
+  readonly protocolName: string;
+  constructor(protocolName: string, protocolVersion: number, statement: string) {
+    super(ReasonCode.UnsupportedProtocolVersion, `unsupported protocol ${JSON.stringify(protocolName)} level ${protocolVersion}`, statement);
+    this.name = 'UnsupportedProtocolVersionError';
+    this.protocolVersion = protocolVersion;
+    this.protocolName = protocolName;
+  }
+}
