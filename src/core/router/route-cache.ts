@@ -9,6 +9,7 @@
 // moves the entry back to `young`, so topics in use survive and a full cache never turns every
 // hot topic into a miss at once. At most maxEntries results are held.
 
+/** A route cache; R must not be undefined (undefined means "not cached"). */
 export class RouteCache<R> {
   readonly maxEntries: number;
   /** Lookups answered from the cache. */
