@@ -1,0 +1,130 @@
+// PUBLISH from a client (MQTT 5.0 §3.3, 3.1.1 §3.3): topic alias, validation, authorisation,
+// QoS 2 duplicate suppression, routing, and the acknowledgement released after the turn's commit.
+import type { Properties, PublishPacket } from '../../codec/mqtt/packets.js';
+import { ReasonCode } from '../../codec/mqtt/packets.js';
+import { encodeAck } from '../../codec/mqtt/encoder.js';
+import type { Message, MessageProperties } from '../../core/message.js';
+import type { MqttConnection } from './connection.js';
+
+export function handlePublish(c: MqttConnection, p: PublishPacket): void {
+  const broker = c.broker;
+  const session = c.session!;
+  const v5 = c.version === 5;
+  const props = p.properties;
+  let topic = p.topic;
+  let reusable = p.qos === 0;
+
+  if (v5 && props !== undefined) {
+    const alias = props.topicAlias;
+    if (alias !== undefined) {
+      // Alias 0 or above our Topic Alias Maximum: DISCONNECT 0x94 [MQTT-3.3.2-8], [MQTT-3.3.2-9].
+      if (alias === 0 || alias > broker.config.limits.topicAliasMaximum) {
+        c.disconnect(ReasonCode.TopicAliasInvalid, 'protocol-error');
+        return;
+      }
+      const map = (c.inAliases ??= new Map());
+      if (topic.length > 0) map.set(alias, topic);
+      else {
+        const known = map.get(alias);
+        if (known === undefined) {
+          // An alias never set on this connection is a Protocol Error (§3.3.2.3.4).
+          c.disconnect(ReasonCode.ProtocolError, 'protocol-error');
+          return;
+        }
+        topic = known;
+      }
+      reusable = false; // the frame carries the client's alias, which means nothing to others
+    }
+    if (props.subscriptionIdentifiers !== undefined) {
+      // A PUBLISH from a client must not carry a Subscription Identifier [MQTT-3.3.4-6].
+      c.disconnect(ReasonCode.ProtocolError, 'protocol-error');
+      return;
+    }
+    if (props.messageExpiryInterval !== undefined) reusable = false; // forwarded as time left
+  }
+
+  const invalid = topic.length === 0 ? 'empty topic name' : broker.validateTopic(topic);
+  if (invalid !== null) {
+    // [MQTT-3.3.2-2] no wildcards, [MQTT-4.7.3-1] not empty: 5.0 DISCONNECT 0x90, 3.1.1 close.
+    c.disconnect(ReasonCode.TopicNameInvalid, 'protocol-error');
+    return;
+  }
+
+  const qos = p.qos;
+  const packetId = p.packetId ?? 0;
+  if (qos > 0) {
+    if (v5 && c.inboundUnacked >= broker.config.limits.receiveMaximum) {
+      // More unacknowledged QoS 1/2 PUBLISHes than our Receive Maximum [MQTT-3.3.4-7]: 0x93.
+      c.disconnect(ReasonCode.ReceiveMaximumExceeded, 'protocol-error');
+      return;
+    }
+    if (qos === 2 && session.inboundQos2 !== null && session.inboundQos2.has(packetId)) {
+      // A resent QoS 2 PUBLISH before PUBREL is acknowledged again, not delivered again
+      // [MQTT-4.3.3-9] (3.1.1 [MQTT-4.3.3-2] method B).
+      c.inboundUnacked++;
+      c.sendAck(encodeAck(5, packetId, 0, c.version), false);
+      return;
+    }
+  }
+
+  if (!broker.hooks.get('client.authorize.publish')(c.client, topic)) {
+    broker.log.debug({ clientId: c.client.clientId, topic }, 'publish not authorized');
+    // 5.0: PUBACK/PUBREC 0x87 Not authorized. 3.1.1 cannot say so: acknowledge positively
+    // without delivering [MQTT-3.3.5-2].
+    if (qos > 0) {
+      c.inboundUnacked++;
+      const ack = encodeAck(qos === 1 ? 4 : 5, packetId, v5 ? ReasonCode.NotAuthorized : 0, c.version);
+      if (qos === 2 && !v5) (session.inboundQos2 ??= new Set()).add(packetId);
+      c.sendAck(ack, false);
+    }
+    return;
+  }
+
+  const now = broker.clock;
+  const msg: Message = {
+    topic,
+    payload: p.payload,
+    qos,
+    retain: p.retain,
+    origin: { protocol: 'mqtt', clientId: c.client.clientId, deviceId: c.client.deviceId, version: c.version },
+    properties: props === undefined ? undefined : messageProperties(props),
+    receivedAt: now,
+    expiresAt: props?.messageExpiryInterval !== undefined ? now + props.messageExpiryInterval * 1000 : 0,
+    priority: 0,
+    hops: 0,
+    frame: reusable ? p.frame : undefined,
+  };
+  broker.messagesIn++;
+  const committer = broker.committer;
+  const before = committer.pendingOps;
+  broker.publish(msg);
+  if (qos === 0) return;
+
+  c.inboundUnacked++;
+  if (qos === 2) {
+    (session.inboundQos2 ??= new Set()).add(packetId);
+    if (session.persistent) committer.add({ op: 'putInboundQos2', clientId: session.clientId, packetId });
+  }
+  // Durable before acknowledged: if routing wrote to the store (persistent subscribers, retained),
+  // the ack waits for this turn's commit (DESIGN.md "Writes and acks").
+  c.sendAck(encodeAck(qos === 1 ? 4 : 5, packetId, 0, c.version), committer.pendingOps > before);
+}
+
+/** The application properties forwarded with the message (§3.3.2.3), or undefined if none. */
+function messageProperties(p: Properties): MessageProperties | undefined {
+  if (
+    p.payloadFormatIndicator === undefined &&
+    p.contentType === undefined &&
+    p.responseTopic === undefined &&
+    p.correlationData === undefined &&
+    p.userProperties === undefined
+  )
+    return undefined;
+  const m: MessageProperties = {};
+  if (p.payloadFormatIndicator !== undefined) m.payloadFormatIndicator = p.payloadFormatIndicator;
+  if (p.contentType !== undefined) m.contentType = p.contentType;
+  if (p.responseTopic !== undefined) m.responseTopic = p.responseTopic;
+  if (p.correlationData !== undefined) m.correlationData = p.correlationData;
+  if (p.userProperties !== undefined) m.userProperties = p.userProperties;
+  return m;
+}
