@@ -1,0 +1,122 @@
+// Shared pieces of the conformance suite: reason codes, raw connects, "the broker closed this
+// connection for this reason" and "other clients are unaffected" checks.
+import assert from 'node:assert/strict';
+import type { IConnackPacket, IConnectPacket, Packet } from 'mqtt-packet';
+import { RawClient } from '../helpers/raw-client.js';
+import type { ProtocolVersion } from '../helpers/raw-client.js';
+import { closeAll, collect, connectClient, uid } from '../helpers/mqtt.js';
+import type { TestHub } from '../helpers/hub.js';
+
+/** MQTT 5.0 reason codes used by the suite (MQTT 5.0 §2.4). */
+export const RC = {
+  SUCCESS: 0x00,
+  DISCONNECT_WITH_WILL: 0x04,
+  NO_MATCHING_SUBSCRIBERS: 0x10,
+  NO_SUBSCRIPTION_EXISTED: 0x11,
+  UNSPECIFIED: 0x80,
+  MALFORMED: 0x81,
+  PROTOCOL_ERROR: 0x82,
+  IMPLEMENTATION_SPECIFIC: 0x83,
+  UNSUPPORTED_PROTOCOL_VERSION: 0x84,
+  CLIENT_ID_NOT_VALID: 0x85,
+  NOT_AUTHORIZED: 0x87,
+  SERVER_SHUTTING_DOWN: 0x8b,
+  KEEP_ALIVE_TIMEOUT: 0x8d,
+  SESSION_TAKEN_OVER: 0x8e,
+  TOPIC_FILTER_INVALID: 0x8f,
+  TOPIC_NAME_INVALID: 0x90,
+  RECEIVE_MAXIMUM_EXCEEDED: 0x93,
+  TOPIC_ALIAS_INVALID: 0x94,
+  PACKET_TOO_LARGE: 0x95,
+} as const;
+
+export const NEEDS_CONFIG = 'needs twinhub config';
+export const HUB_CHOICE = 'twinhub design choice (the spec allows other behaviour)';
+
+/** Topic prefix unique to one test, so tests can share one broker and run concurrently. */
+export function topicRoot(prefix = 'cf'): string {
+  return `${prefix}/${uid('x')}`;
+}
+
+/** Raw-connects and asserts the CONNACK accepted the connection. */
+export async function rawConnect(
+  hub: TestHub,
+  version: ProtocolVersion,
+  connect: Partial<Omit<IConnectPacket, 'cmd'>> = {},
+): Promise<{ client: RawClient; connack: IConnackPacket }> {
+  const r = await RawClient.connect(hub, { clientId: uid('r'), protocolVersion: version, ...connect }, { protocolVersion: version });
+  const code = version === 5 ? r.connack.reasonCode : r.connack.returnCode;
+  assert.equal(code ?? 0, 0, `CONNACK refused the connection (code ${code})`);
+  return r;
+}
+
+export function disconnectsOf(raw: RawClient): Packet[] {
+  return raw.received.filter((p) => p.cmd === 'disconnect');
+}
+
+/**
+ * The broker must close the connection [MQTT-4.13.1-1]; in MQTT 5.0 it SHOULD first send a
+ * DISCONNECT with the matching reason code (§4.13.1). Twinhub always sends it, so `required`
+ * (normally `!hub.external`) makes its absence a failure; a DISCONNECT that is sent must always
+ * carry one of `reasons`.
+ */
+export async function expectServerDisconnect(
+  raw: RawClient,
+  reasons: number | readonly number[],
+  opts: { required: boolean; timeoutMs?: number },
+): Promise<number | undefined> {
+  await raw.expectClose(opts.timeoutMs ?? 3000);
+  const allowed = typeof reasons === 'number' ? [reasons] : reasons;
+  const discs = disconnectsOf(raw);
+  if (discs.length === 0) {
+    if (opts.required && raw.protocolVersion === 5) {
+      assert.fail(`the broker closed the connection without a DISCONNECT (expected reason ${allowed.map(hex).join(' or ')})`);
+    }
+    return undefined;
+  }
+  assert.equal(discs.length, 1, 'at most one DISCONNECT is sent before closing [MQTT-3.14.4-1]');
+  const rc = (discs[0] as { reasonCode?: number }).reasonCode ?? 0;
+  assert.ok(allowed.includes(rc), `DISCONNECT reason ${hex(rc)}, expected ${allowed.map(hex).join(' or ')}`);
+  return rc;
+}
+
+export function hex(n: number | undefined): string {
+  return n === undefined ? 'none' : `0x${n.toString(16).padStart(2, '0')}`;
+}
+
+/** Proves the broker still serves other clients: a QoS 1 round trip through a fresh client. */
+export async function assertOthersUnaffected(hub: TestHub): Promise<void> {
+  const client = await connectClient(hub, { protocolVersion: 4, clientId: uid('by') });
+  try {
+    const topic = `${topicRoot('alive')}/ping`;
+    const log = collect(client);
+    await client.subscribeAsync(topic, { qos: 1 });
+    await client.publishAsync(topic, 'still here', { qos: 1 });
+    await log.waitFor(1, 3000);
+  } finally {
+    await closeAll(client);
+  }
+}
+
+/** The remaining length of an MQTT packet encoded as a Variable Byte Integer (§1.5.5 / §2.2.3). */
+export function varint(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return out;
+}
+
+/** A length-prefixed UTF-8 string field. */
+export function str(s: string | Buffer): number[] {
+  const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
+  return [b.length >> 8, b.length & 0xff, ...b];
+}
+
+/** Builds a packet from its first byte and body bytes (the remaining length is computed). */
+export function packet(first: number, body: readonly number[]): Buffer {
+  return Buffer.from([first, ...varint(body.length), ...body]);
+}
