@@ -15,12 +15,21 @@ import type {
 import { malformed, protocolError, stmt } from './errors.js';
 import { readProperties } from './properties.js';
 import type { Reader } from './reader.js';
+import { reasonCodeAllowed, reasonCodeStatement } from './reason-codes.js';
+
+/** A reason code outside the packet type's table is not one the sender may use. */
+function reasonCode(r: Reader, type: number): number {
+  const code = r.u8('reason code');
+  if (!reasonCodeAllowed(type, r.v5, code)) {
+    throw malformed(`reason code 0x${code.toString(16)} is not valid in packet type ${type}`, reasonCodeStatement(type, r.v5));
+  }
+  return code;
+}
 
 export function decodeConnack(r: Reader): ConnackPacket {
   const flags = r.u8('connect acknowledge flags');
   if ((flags & 0xfe) !== 0) throw malformed('CONNACK reserved flag bits are set', stmt(r.v5, 'MQTT-3.2.2-1', '3.1.1 §3.2.2.1'));
-  const reasonCode = r.u8('connect reason code');
-  const packet: ConnackPacket = { type: 2, sessionPresent: flags === 1, reasonCode };
+  const packet: ConnackPacket = { type: 2, sessionPresent: flags === 1, reasonCode: reasonCode(r, 2) };
   if (r.v5) {
     const properties = readProperties(r, 2);
     if (properties !== undefined) packet.properties = properties;
@@ -35,7 +44,7 @@ export function decodeAck(r: Reader, type: 4 | 5 | 6 | 7): AckPacket {
   const packet: AckPacket = { type, packetId, reasonCode: 0 };
   if (r.v5 && r.pos < r.end) {
     // §3.4.2.1: Remaining Length 2 means Success; the Property Length may be absent too.
-    packet.reasonCode = r.u8('reason code');
+    packet.reasonCode = reasonCode(r, type);
     if (r.pos < r.end) {
       const properties = readProperties(r, type);
       if (properties !== undefined) packet.properties = properties;
@@ -92,7 +101,7 @@ export function decodeSuback(r: Reader): SubackPacket {
   const packetId = r.u16('packet identifier');
   const properties = r.v5 ? readProperties(r, 9) : undefined;
   const reasonCodes: number[] = [];
-  while (r.pos < r.end) reasonCodes.push(r.buf[r.pos++]!);
+  while (r.pos < r.end) reasonCodes.push(reasonCode(r, 9));
   const packet: SubackPacket = { type: 9, packetId, reasonCodes };
   if (properties !== undefined) packet.properties = properties;
   return packet;
@@ -119,7 +128,7 @@ export function decodeUnsuback(r: Reader): UnsubackPacket {
   if (r.v5) {
     const properties = readProperties(r, 11);
     if (properties !== undefined) packet.properties = properties;
-    while (r.pos < r.end) reasonCodes.push(r.buf[r.pos++]!);
+    while (r.pos < r.end) reasonCodes.push(reasonCode(r, 11));
   }
   r.done('UNSUBACK');
   return packet;
@@ -129,7 +138,7 @@ export function decodeUnsuback(r: Reader): UnsubackPacket {
 export function decodeDisconnectOrAuth(r: Reader, type: 14 | 15): DisconnectPacket | AuthPacket {
   const packet: DisconnectPacket | AuthPacket = { type, reasonCode: 0 };
   if (r.v5 && r.pos < r.end) {
-    packet.reasonCode = r.u8('reason code');
+    packet.reasonCode = reasonCode(r, type);
     if (r.pos < r.end) {
       const properties = readProperties(r, type);
       if (properties !== undefined) packet.properties = properties;

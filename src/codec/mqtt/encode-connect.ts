@@ -3,7 +3,8 @@
 import type { ConnackPacket, ConnectPacket, ProtocolVersion } from './packets.js';
 import { propertiesSize, writeProperties, WILL_PROPERTIES } from './properties.js';
 import { allocFrame, bodyStart, propertiesBlockSize } from './frame.js';
-import { binarySize, checkByte, checkU16, utf8Size, writeBinary, writeU16, writeUtf8 } from './writer.js';
+import { checkReasonCode } from './reason-codes.js';
+import { binarySize, checkU16, utf8Size, writeBinary, writeU16, writeUtf8 } from './writer.js';
 
 export function encodeConnect(p: ConnectPacket, version: ProtocolVersion): Buffer {
   const v5 = version === 5;
@@ -52,8 +53,8 @@ export function encodeConnect(p: ConnectPacket, version: ProtocolVersion): Buffe
 }
 
 export function encodeConnack(p: ConnackPacket, version: ProtocolVersion): Buffer {
-  checkByte(p.reasonCode, 'CONNACK reason code');
   const v5 = version === 5;
+  checkReasonCode(2, v5, p.reasonCode);
   const propSize = v5 ? propertiesSize(p.properties, 2) : 0;
   // 5.0 §3.2.2.3.1: the Property Length is always present in CONNACK.
   const rem = 2 + (v5 ? propertiesBlockSize(propSize) : 0);

@@ -2,7 +2,8 @@
 import type { ProtocolVersion, SubackPacket, SubscribePacket, UnsubackPacket, UnsubscribePacket } from './packets.js';
 import { propertiesSize, writeProperties } from './properties.js';
 import { allocFrame, bodyStart, propertiesBlockSize } from './frame.js';
-import { checkByte, checkU16, utf8Size, writeU16, writeUtf8 } from './writer.js';
+import { checkReasonCode } from './reason-codes.js';
+import { checkU16, utf8Size, writeU16, writeUtf8 } from './writer.js';
 
 export function encodeSubscribe(p: SubscribePacket, version: ProtocolVersion): Buffer {
   const v5 = version === 5;
@@ -31,7 +32,7 @@ export function encodeSubscribe(p: SubscribePacket, version: ProtocolVersion): B
 export function encodeSuback(p: SubackPacket, version: ProtocolVersion): Buffer {
   const v5 = version === 5;
   checkU16(p.packetId, 'SUBACK packet identifier');
-  for (const rc of p.reasonCodes) checkByte(rc, 'SUBACK reason code');
+  for (const rc of p.reasonCodes) checkReasonCode(9, v5, rc);
   const propSize = v5 ? propertiesSize(p.properties, 9) : 0;
   const rem = 2 + (v5 ? propertiesBlockSize(propSize) : 0) + p.reasonCodes.length;
   const buf = allocFrame(0x90, rem);
@@ -64,7 +65,7 @@ export function encodeUnsuback(p: UnsubackPacket, version: ProtocolVersion): Buf
     writeU16(buf, 2, p.packetId);
     return buf;
   }
-  for (const rc of p.reasonCodes) checkByte(rc, 'UNSUBACK reason code');
+  for (const rc of p.reasonCodes) checkReasonCode(11, true, rc);
   const propSize = propertiesSize(p.properties, 11);
   const rem = 2 + propertiesBlockSize(propSize) + p.reasonCodes.length;
   const buf = allocFrame(0xb0, rem);

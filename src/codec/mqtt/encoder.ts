@@ -6,7 +6,8 @@ import type { Packet, Properties, ProtocolVersion, QoS } from './packets.js';
 import { propertiesSize, writeProperties } from './properties.js';
 import { allocFrame, bodyStart, propertiesBlockSize } from './frame.js';
 import { VARINT_MAX, varintSize, writeVarint } from './varint.js';
-import { checkByte, utf8Size, writeUtf8 } from './writer.js';
+import { utf8Size, writeUtf8 } from './writer.js';
+import { checkReasonCode } from './reason-codes.js';
 import { encodeConnack, encodeConnect } from './encode-connect.js';
 import { encodeSuback, encodeSubscribe, encodeUnsuback, encodeUnsubscribe } from './encode-subscribe.js';
 
@@ -119,7 +120,7 @@ export function encodeAck(type: 4 | 5 | 6 | 7, packetId: number, reasonCode: num
     buf[3] = packetId & 0xff;
     return buf;
   }
-  checkByte(reasonCode, 'reason code');
+  checkReasonCode(type, true, reasonCode);
   const rem = propSize === 0 ? 3 : 3 + propertiesBlockSize(propSize);
   const buf = allocFrame(b0, rem);
   let pos = bodyStart(rem);
@@ -143,7 +144,7 @@ export function encodeAuth(reasonCode: number, version: ProtocolVersion, propert
 }
 
 function encodeReasonAndProperties(b0: number, type: number, reasonCode: number, properties: Properties | undefined, propsOptional: boolean): Buffer {
-  checkByte(reasonCode, 'reason code');
+  checkReasonCode(type, true, reasonCode);
   const propSize = propertiesSize(properties, type);
   if (reasonCode === 0 && propSize === 0) return b0 === 0xe0 ? DISCONNECT_FRAME : Buffer.from([b0, 0]);
   if (propSize === 0 && propsOptional) return Buffer.from([b0, 1, reasonCode]);

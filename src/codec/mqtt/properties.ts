@@ -17,6 +17,9 @@ const STRING = 4;
 const BINARY = 5;
 const PAIR = 6;
 
+/** Data types of property values (§2.2.2.2), as used in PROPERTY_DEFS[].type. */
+export const PropertyType = { Byte: BYTE, TwoByteInteger: U16, FourByteInteger: U32, VariableByteInteger: VARINT, Utf8String: STRING, BinaryData: BINARY, Utf8StringPair: PAIR } as const;
+
 const WILL = 1 << WILL_PROPERTIES;
 const CONNECT = 1 << 1;
 const CONNACK = 1 << 2;
