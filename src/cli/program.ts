@@ -1,0 +1,51 @@
+// The `twinhub` command line: `start`, `config print|check`, and `bench` (registered by
+// cli/bench/index.ts when present).
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerConfigCommand } from './config-command.js';
+import { ExitCode } from './exit.js';
+import { registerStartCommand } from './start.js';
+
+function packageVersion(): string {
+  // src/cli/ and dist/cli/ both sit two levels below the package root.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The bench command lives in cli/bench/index.ts; a checkout without it still runs. */
+async function registerBench(program: Command): Promise<void> {
+  const specifier = './bench/index.js';
+  let mod: { registerBenchCommand?: (p: Command) => void };
+  try {
+    mod = (await import(specifier)) as typeof mod;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if ((e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && /bench[\\/]index/.test(e.message)) return;
+    throw err;
+  }
+  mod.registerBenchCommand?.(program);
+}
+
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
+  const program = new Command('twinhub')
+    .description('Twinhub: MQTT 3.1.1/5.0 broker and IoT device hub')
+    .version(packageVersion(), '-V, --version')
+    // Usage errors exit with the config code (2) instead of commander's 1; see runCli.
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)');
+  registerStartCommand(program);
+  registerConfigCommand(program);
+  // `start` does not need the bench's modules; skip loading them on the hub's start-up path.
+  if (argv[2] !== 'start') await registerBench(program);
+  return program;
+}
+
+export async function runCli(argv: readonly string[]): Promise<void> {
+  const program = await buildProgram(argv);
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? ExitCode.OK : ExitCode.CONFIG);
+    throw err;
+  }
+}
