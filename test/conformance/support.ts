@@ -120,3 +120,33 @@ export function str(s: string | Buffer): number[] {
 export function packet(first: number, body: readonly number[]): Buffer {
   return Buffer.from([first, ...varint(body.length), ...body]);
 }
+
+let nextId = 1;
+/** A fresh non-zero packet identifier ([MQTT-2.2.1-3]; [MQTT-2.3.1-1] in 3.1.1). */
+export function pid(): number {
+  nextId = nextId >= 65535 ? 1 : nextId + 1;
+  return nextId;
+}
+
+/** SUBSCRIBE through a raw client; returns the SUBACK's granted QoS / reason codes in order. */
+export async function rawSubscribe(
+  raw: RawClient,
+  subs: Array<{ topic: string; qos: 0 | 1 | 2; nl?: boolean; rap?: boolean; rh?: number }>,
+  properties?: { subscriptionIdentifier?: number },
+): Promise<number[]> {
+  const messageId = pid();
+  raw.send({ cmd: 'subscribe', messageId, subscriptions: subs, ...(properties ? { properties } : {}) } as Packet);
+  const suback = await raw.expectPacket('suback');
+  assert.equal(suback.messageId, messageId, 'SUBACK carries the SUBSCRIBE packet id [MQTT-3.8.4-2]');
+  return suback.granted as number[];
+}
+
+/** Removes retained messages (a zero-byte retained PUBLISH each, [MQTT-3.3.1-10]). */
+export async function clearRetained(hub: TestHub, ...topics: string[]): Promise<void> {
+  const client = await connectClient(hub, { protocolVersion: 4 });
+  try {
+    for (const t of topics) await client.publishAsync(t, '', { qos: 1, retain: true });
+  } finally {
+    await closeAll(client);
+  }
+}
