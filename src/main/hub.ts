@@ -15,8 +15,9 @@ import { Hooks } from '../core/hooks.js';
 import { MemoryBrokerStore } from '../adapters/memory/broker-store.js';
 import { createLogger } from '../obs/log.js';
 import type { BrokerStore } from '../ports/broker-store.js';
-import { LISTENER_LABELS, type Listener, type ListenerName } from '../transport/listener.js';
+import type { Listener } from '../transport/listener.js';
 import { startListeners } from '../transport/start-listeners.js';
+import { listeningLine, READY_LINE } from './startup-lines.js';
 
 export interface HubAddresses {
   mqtt?: ListenAddress;
@@ -43,11 +44,6 @@ export interface StartHubOptions {
 
 type HubState = 'starting' | 'running' | 'stopping' | 'stopped';
 
-/** The line printed for each listener; test/helpers/hub.ts parses these. */
-export function listeningLine(name: ListenerName, display: string): string {
-  return `twinhub: ${LISTENER_LABELS[name]} listening on ${display}`;
-}
-export const READY_LINE = 'twinhub: ready';
 
 async function openStore(config: TwinhubConfig, log: Logger): Promise<BrokerStore> {
   if (!config.persistence.enabled) return new MemoryBrokerStore();

@@ -7,16 +7,22 @@
 //
 // startHubProcess(): `node bin/twinhub.js start …` as a child process, for tests that kill it,
 // send signals, or check what the command prints.
+//
+// EchoAcceptor: a stand-in for the broker behind the transports (transport tests).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatHostPort, parseAddressText } from '../../src/config/address.js';
 import { buildConfig, type DeepPartial } from '../../src/config/load.js';
 import type { ListenAddress, TwinhubConfig } from '../../src/config/types.js';
-import { READY_LINE, startHub, type RunningHub } from '../../src/main/hub.js';
+import type { RunningHub } from '../../src/main/hub.js';
+import { READY_LINE } from '../../src/main/startup-lines.js';
 import { createLogger, type LogLevel } from '../../src/obs/log.js';
+import type { AcceptedConnection, ConnectionAcceptor } from '../../src/transport/types.js';
 
 export type { DeepPartial };
 
@@ -83,6 +89,8 @@ function testConfig(dataDir: string, opts: TestHubOptions, ports: DeepPartial<Tw
 }
 
 async function startOn(dataDir: string, opts: TestHubOptions, samePorts: DeepPartial<TwinhubConfig> | undefined): Promise<TestHub> {
+  // Loaded on first use: transport tests use this module's EchoAcceptor without the broker.
+  const { startHub } = await import('../../src/main/hub.js');
   let config = testConfig(dataDir, opts, samePorts);
   const log = createLogger({ level: config.log.level });
   let hub: RunningHub;
@@ -295,4 +303,67 @@ export async function startHubProcess(args: readonly string[] = [], env: Readonl
   if (found['MQTT/WebSocket']) hp.wsUrl = found['MQTT/WebSocket'];
   if (found.HTTP) hp.httpUrl = found.HTTP;
   return hp;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A stand-in for the broker, for transport tests.
+
+/** Records every accepted connection and echoes its bytes back, as a stand-in for the broker. */
+export class EchoAcceptor implements ConnectionAcceptor {
+  readonly accepted: AcceptedConnection[] = [];
+  private waiters: Array<(c: AcceptedConnection) => void> = [];
+
+  accept(conn: AcceptedConnection): void {
+    this.accepted.push(conn);
+    conn.stream.pipe(conn.stream);
+    const w = this.waiters;
+    this.waiters = [];
+    for (const resolve of w) resolve(conn);
+  }
+
+  /** The next accepted connection (or one already accepted and not yet taken), bounded in time. */
+  next(timeoutMs = 5000): Promise<AcceptedConnection> {
+    const taken = this.taken++;
+    if (taken < this.accepted.length) return Promise.resolve(this.accepted[taken]!);
+    return withTimeout(new Promise((resolve) => this.waiters.push(resolve)), timeoutMs, 'no connection accepted');
+  }
+  private taken = 0;
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]);
+}
+
+/** Read from a stream until `n` bytes arrived (bounded). */
+export async function readBytes(stream: Duplex, n: number, timeoutMs = 5000): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let have = 0;
+  return withTimeout(
+    new Promise<Buffer>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        chunks.push(d);
+        have += d.length;
+        if (have >= n) {
+          stream.off('data', onData);
+          resolve(Buffer.concat(chunks));
+        }
+      };
+      stream.on('data', onData);
+      stream.once('error', reject);
+    }),
+    timeoutMs,
+    `reading ${n} bytes`,
+  );
+}
+
+/** Resolves when the stream has closed (bounded). */
+export function closed(stream: Duplex, timeoutMs = 5000): Promise<unknown> {
+  if (stream.destroyed) return Promise.resolve();
+  return withTimeout(once(stream, 'close'), timeoutMs, 'stream close');
 }
