@@ -1,6 +1,6 @@
 // The HTTP server (fastify). Each resource is a plugin under api/plugins/; this file only
 // assembles them, installs the RFC 9457 error handling and binds the listener.
-import { fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { formatHostPort } from '../config/address.js';
 import type { ListenAddress } from '../config/types.js';
@@ -28,7 +28,7 @@ export async function buildApiApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     // Probes hit /healthz every few seconds; per-request lines would drown the log.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   installProblemHandlers(app);
   await app.register(healthPlugin, { readiness: deps.readiness });

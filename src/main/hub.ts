@@ -17,6 +17,7 @@ import { createLogger } from '../obs/log.js';
 import type { BrokerStore } from '../ports/broker-store.js';
 import type { Listener } from '../transport/listener.js';
 import { startListeners } from '../transport/start-listeners.js';
+import { readTlsMaterial } from '../transport/tls.js';
 import { listeningLine, READY_LINE } from './startup-lines.js';
 
 export interface HubAddresses {
@@ -84,6 +85,8 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   const out = opts.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   let state: HubState = 'starting';
 
+  // Certificate files are configuration: check them before anything is opened or bound.
+  if (config.mqtts) await readTlsMaterial(config.tls);
   const store = await openStore(config, log);
   const hooks = new Hooks(createStaticAuthHooks(config));
   const broker = new Broker({ config, store, hooks, log: log.child({ component: 'broker' }) });
