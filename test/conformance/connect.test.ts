@@ -203,7 +203,7 @@ describe('CONNECT', { concurrency: true }, () => {
     await a.client.subscribeAsync(topic, { qos: 1 });
     await closeAll(a.client);
     const b = await connect(hub, { protocolVersion: 4, clientId: id, clean: true });
-    const log = collect(b.client);
+    const log = b.log;
     const pub = await connect(hub, { protocolVersion: 4 });
     await pub.client.publishAsync(topic, 'x', { qos: 1 });
     await log.expectAtMost(0, 400);
@@ -219,7 +219,7 @@ describe('CONNECT', { concurrency: true }, () => {
     const pub = await connect(hub, { protocolVersion: 5 });
     await pub.client.publishAsync(topic, 'queued', { qos: 1 });
     const b = await connect(hub, { protocolVersion: 5, clientId: id, clean: true, properties: { sessionExpiryInterval: 60 } });
-    const log = collect(b.client);
+    const log = b.log;
     await pub.client.publishAsync(topic, 'after', { qos: 1 });
     await log.expectAtMost(0, 400);
     await closeAll(b.client, pub.client);

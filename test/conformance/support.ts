@@ -150,3 +150,59 @@ export async function clearRetained(hub: TestHub, ...topics: string[]): Promise<
     await closeAll(client);
   }
 }
+
+/**
+ * The User Properties of every MQTT 5.0 PUBLISH in `bytes` (a received byte stream), as ordered
+ * [name, value] pairs straight from the wire: mqtt-packet's parser merges repeated names, which
+ * hides the order that [MQTT-3.3.2-18] requires to be kept.
+ */
+export function wireUserProperties(bytes: Buffer): Array<Array<[string, string]>> {
+  const out: Array<Array<[string, string]>> = [];
+  let i = 0;
+  const readVarint = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = bytes[i++]!;
+      v += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return v;
+      mul *= 128;
+    }
+  };
+  const readStr = (): string => {
+    const n = bytes.readUInt16BE(i);
+    const s = bytes.subarray(i + 2, i + 2 + n).toString('utf8');
+    i += 2 + n;
+    return s;
+  };
+  while (i < bytes.length) {
+    const first = bytes[i++]!;
+    const len = readVarint();
+    const end = i + len;
+    if (first >> 4 === 3) {
+      const qos = (first >> 1) & 3;
+      readStr();
+      if (qos > 0) i += 2;
+      const propEnd = readVarint() + i;
+      const pairs: Array<[string, string]> = [];
+      while (i < propEnd) {
+        const id = readVarint();
+        if (id === 0x26) pairs.push([readStr(), readStr()]);
+        else if (id === 0x01) i += 1;
+        else if (id === 0x02) i += 4;
+        else if (id === 0x23) i += 2;
+        else if (id === 0x0b) readVarint();
+        else if (id === 0x03 || id === 0x08 || id === 0x09) readStr();
+        else throw new Error(`unexpected PUBLISH property 0x${id.toString(16)}`);
+      }
+      out.push(pairs);
+    }
+    i = end;
+  }
+  return out;
+}
+
+/** A 5.0 property block: varint length + properties. */
+export function props(...bytes: number[]): number[] {
+  return [...varint(bytes.length), ...bytes];
+}

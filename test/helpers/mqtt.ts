@@ -49,6 +49,8 @@ export function cleanupClients(): void {
 export interface Connected {
   client: MqttClient;
   connack: IConnackPacket;
+  /** Every message received since the connection opened (queued messages can arrive right after CONNACK). */
+  log: MessageLog;
 }
 
 /**
@@ -65,6 +67,7 @@ export function connect(hub: Hubish, opts: IClientOptions = {}): Promise<Connect
     });
     live.add(client);
     client.once('end', () => live.delete(client));
+    const log = new MessageLog(client);
     const cleanup = (): void => {
       client.removeListener('connect', onConnect);
       client.removeListener('error', onError);
@@ -72,7 +75,7 @@ export function connect(hub: Hubish, opts: IClientOptions = {}): Promise<Connect
     };
     const onConnect = (connack: IConnackPacket): void => {
       cleanup();
-      resolve({ client, connack });
+      resolve({ client, connack, log });
     };
     const onError = (err: Error): void => {
       cleanup();
