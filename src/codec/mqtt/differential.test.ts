@@ -195,11 +195,22 @@ function mqttPacketCanCarry(p: Packet, v5: boolean): boolean {
 }
 
 /**
- * Our encodings mqtt-packet's parser refuses though the spec allows them: AUTH with Remaining
- * Length 0 (MQTT 5.0 §3.15.2.1 lets Success without properties omit both fields).
+ * Our encodings mqtt-packet's parser gets wrong though the spec allows them: AUTH with Remaining
+ * Length 0 (MQTT 5.0 §3.15.2.1 lets Success without properties omit both fields) is refused, and
+ * a user property name that repeats after an empty value keeps only the last value (its
+ * "already seen" test is on the value's truthiness).
  */
 function mqttPacketParses(p: Packet): boolean {
-  return !(p.type === 15 && p.reasonCode === 0 && p.properties === undefined);
+  if (p.type === 15 && p.reasonCode === 0 && p.properties === undefined) return false;
+  const lists = [('properties' in p ? p.properties : undefined)?.userProperties, p.type === 1 ? p.will?.properties?.userProperties : undefined];
+  for (const list of lists) {
+    const seen = new Map<string, string>();
+    for (const [name, value] of list ?? []) {
+      if (seen.get(name) === '') return false;
+      if (!seen.has(name)) seen.set(name, value);
+    }
+  }
+  return true;
 }
 
 function ourDecode(buf: Buffer, version: ProtocolVersion): Packet[] {
