@@ -206,3 +206,23 @@ export function wireUserProperties(bytes: Buffer): Array<Array<[string, string]>
 export function props(...bytes: number[]): number[] {
   return [...varint(bytes.length), ...bytes];
 }
+
+/**
+ * A CONNECT the broker must refuse: it closes the connection. 3.1.1 sends no CONNACK at all
+ * [MQTT-3.1.4-1]; 5.0 MAY first send a CONNACK with a reason code ≥ 0x80 (one of `reasons` when
+ * given) and never anything else, a DISCONNECT included [MQTT-3.14.0-1].
+ */
+export async function expectConnectRefused(raw: RawClient, reasons?: readonly number[]): Promise<void> {
+  await raw.expectClose(3000);
+  if (raw.protocolVersion !== 5) {
+    assert.deepEqual(raw.received.map((p) => p.cmd), [], 'an invalid CONNECT is closed without a CONNACK [MQTT-3.1.4-1]');
+    return;
+  }
+  assert.ok(raw.received.length <= 1, `at most one CONNACK, got ${raw.received.map((p) => p.cmd).join(', ')}`);
+  for (const p of raw.received) {
+    assert.equal(p.cmd, 'connack', `only a CONNACK may precede the close, got ${p.cmd}`);
+    const rc = p.reasonCode ?? 0;
+    assert.ok(rc >= 0x80, `CONNACK reason ${hex(rc)} accepts an invalid CONNECT`);
+    if (reasons) assert.ok(reasons.includes(rc), `CONNACK reason ${hex(rc)}, expected ${reasons.map(hex).join(' or ')}`);
+  }
+}
