@@ -16,6 +16,7 @@ import { Committer } from './committer.js';
 import { PriorityClassifier } from './priorities.js';
 import type { RouteTarget, SubEntry } from './route-table.js';
 import { RouteTable } from './route-table.js';
+import { SysTopics } from './sys-topics.js';
 import { fromStoredMessage, toOutboundRecord, toStoredMessage } from './records.js';
 
 export interface BrokerDeps {
@@ -28,6 +29,8 @@ export interface BrokerDeps {
   channel?: (broker: Broker, conn: AcceptedConnection) => void;
   /** Epoch ms; injectable for tests. */
   now?: () => number;
+  /** Hub version, for $SYS/broker/version. */
+  version?: string;
 }
 
 export interface BrokerHealth {
@@ -79,7 +82,7 @@ export class Broker {
   private readonly channelFactory: ((broker: Broker, conn: AcceptedConnection) => void) | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
-  private shutdownWaiters: Array<() => void> = [];
+  private readonly sys: SysTopics;
 
   // Counters read when stats or $SYS are asked for; plain numbers on the hot path.
   messagesIn = 0;
@@ -109,6 +112,7 @@ export class Broker {
       if (writable) this.log.info('store writable again');
       else this.log.error({ err: error }, 'store commit failed: acknowledgements withheld until it recovers');
     });
+    this.sys = new SysTopics(this, deps.version ?? '0.0.0');
   }
 
   now(): number {
@@ -129,6 +133,7 @@ export class Broker {
     await this.committer.flush();
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
+    this.sys.start();
   }
 
   accept(conn: AcceptedConnection): void {
@@ -166,13 +171,13 @@ export class Broker {
     if (this.stopping) return;
     this.stopping = true;
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sys.stop();
     for (const ch of [...this.channels]) ch.shutdown();
     for (const s of this.sessions.values()) {
       if (s.willTimer !== undefined) clearTimeout(s.willTimer);
       if (s.expiryTimer !== undefined) clearTimeout(s.expiryTimer);
     }
     await this.committer.flush();
-    for (const w of this.shutdownWaiters) w();
     await this.store.close();
   }
 
