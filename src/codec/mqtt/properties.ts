@@ -96,12 +96,6 @@ for (const d of PROPERTY_DEFS) BY_ID[d.id] = d;
 const SUBSCRIPTION_IDENTIFIER = 0x0b;
 const USER_PROPERTY = 0x26;
 
-/** Whether packet type `ptype` (or WILL_PROPERTIES) may carry property `id`. */
-export function propertyAllowed(id: number, ptype: number): boolean {
-  const d = BY_ID[id];
-  return d !== undefined && (d.allowed & (1 << ptype)) !== 0;
-}
-
 /**
  * Reads a Property Length and the properties after it (§2.2.2.1). Returns undefined when there
  * are none, so a packet without properties allocates nothing.

@@ -19,14 +19,6 @@ export class Reader {
     return this;
   }
 
-  remaining(): number {
-    return this.end - this.pos;
-  }
-
-  need(n: number, what: string): void {
-    if (this.pos + n > this.end) throw truncated(what);
-  }
-
   u8(what: string): number {
     if (this.pos >= this.end) throw truncated(what);
     return this.buf[this.pos++]!;

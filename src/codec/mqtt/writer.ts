@@ -70,7 +70,3 @@ export function writeU16(buf: Buffer, pos: number, n: number): number {
 export function checkU16(n: number, what: string, min = 0): void {
   if (!Number.isInteger(n) || n < min || n > U16_MAX) throw new RangeError(`${what} ${n} is not an integer in ${min}..65535`);
 }
-
-export function checkByte(n: number, what: string): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xff) throw new RangeError(`${what} ${n} is not a byte (0..255)`);
-}
