@@ -10,6 +10,7 @@ import { cleanupClients, closeAll, collect, connect, uid } from '../helpers/mqtt
 import { HUB_CHOICE, RC, expectServerDisconnect, rawConnect, rawSubscribe, topicRoot } from './support.js';
 
 let hub: TestHub;
+const HUB_TOPIC_ALIAS_MAXIMUM = 8;
 
 function pub(topic: string, alias: number | undefined, payload: string, qos: 0 | 1 = 0): IPublishPacket {
   return {
@@ -32,7 +33,7 @@ async function aliasPublisher(clientId = uid('ta')): Promise<{ raw: RawClient; m
 
 describe('Topic aliases', { concurrency: true }, () => {
   before(async () => {
-    hub = await startTestHub();
+    hub = await startTestHub({ config: { limits: { topicAliasMaximum: HUB_TOPIC_ALIAS_MAXIMUM } } });
   });
   after(async () => {
     cleanupClients();
@@ -89,6 +90,7 @@ describe('Topic aliases', { concurrency: true }, () => {
 
   test('[MQTT-3.3.2-9] [MQTT-3.2.2-17] 5.0: a Topic Alias above the announced maximum is answered with DISCONNECT 0x94', async () => {
     const { raw, max } = await aliasPublisher();
+    if (!hub.external) assert.equal(max, HUB_TOPIC_ALIAS_MAXIMUM, 'CONNACK announces limits.topicAliasMaximum (§3.2.2.3.8)');
     raw.send(pub(`${topicRoot()}/big`, max + 1, 'too big', 1));
     await expectServerDisconnect(raw, RC.TOPIC_ALIAS_INVALID, { required: !hub.external });
   });
