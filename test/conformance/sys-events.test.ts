@@ -36,7 +36,8 @@ describe('$SYS and $events', { concurrency: true }, () => {
       const { client: watcher } = await connect(hub, { protocolVersion: 5 });
       const connected = collect(watcher, (topic) => topic.startsWith('$events/client_connected'));
       const disconnected = collect(watcher, (topic) => topic.startsWith('$events/client_disconnected'));
-      await watcher.subscribeAsync(['$events/client_connected', '$events/client_disconnected'], { qos: 1 });
+      // '/#' also matches the bare topic (§4.7.1.2), so per-client subtopics would do too.
+      await watcher.subscribeAsync(['$events/client_connected/#', '$events/client_disconnected/#'], { qos: 1 });
       const { client: raw } = await rawConnect(hub, v, { clientId: id });
       await waitFor(() => connected.payloads().some((p) => p.includes(id)), 3000, `$events/client_connected for ${id}`);
       await raw.disconnect();
