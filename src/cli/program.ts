@@ -12,20 +12,6 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-/** The bench command lives in cli/bench/index.ts; a checkout without it still runs. */
-async function registerBench(program: Command): Promise<void> {
-  const specifier = './bench/index.js';
-  let mod: { registerBenchCommand?: (p: Command) => void };
-  try {
-    mod = (await import(specifier)) as typeof mod;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if ((e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && /bench[\\/]index/.test(e.message)) return;
-    throw err;
-  }
-  mod.registerBenchCommand?.(program);
-}
-
 export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('twinhub')
     .description('Twinhub: MQTT 3.1.1/5.0 broker and IoT device hub')
@@ -36,7 +22,10 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
   registerStartCommand(program);
   registerConfigCommand(program);
   // `start` does not need the bench's modules; skip loading them on the hub's start-up path.
-  if (argv[2] !== 'start') await registerBench(program);
+  if (argv[2] !== 'start') {
+    const { registerBenchCommand } = await import('./bench/index.js');
+    registerBenchCommand(program);
+  }
   return program;
 }
 

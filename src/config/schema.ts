@@ -61,7 +61,7 @@ const uint16 = { type: 'integer', min: 0, max: 65535 } as const;
 const seconds = (max: number) => ({ type: 'integer', min: 0, max }) as const;
 
 export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
-  data: key({ type: 'string', format: 'path' }, 'Data folder of the embedded store (sessions, retained messages, later registry, twins and telemetry). Created when missing.', { flag: '--data', example: '/var/lib/twinhub' }),
+  data: key({ type: 'string', format: 'path' }, 'Data folder of the embedded store (sessions, retained messages, later registry, twins and telemetry). Created when missing; a relative path is relative to the working directory.', { flag: '--data', example: '/var/lib/twinhub' }),
   mqtt: key({ type: 'address' }, 'MQTT over TCP listener.', { flag: '--mqtt', example: '0.0.0.0:1883' }),
   mqtts: key({ type: 'address' }, 'MQTT over TLS listener. Needs `tls.cert` and `tls.key`.', { flag: '--mqtts', example: '0.0.0.0:8883' }),
   ws: key({ type: 'address' }, 'MQTT over WebSocket listener (path `wsPath`, subprotocol `mqtt`).', { flag: '--ws', example: '0.0.0.0:8083' }),
