@@ -1,0 +1,299 @@
+// The embedded BrokerStore on LMDB (lmdb-js), in the `broker` environment of the data folder
+// (env.ts; keys in keys.ts, values in record-codec.ts).
+//
+// How a commit is written: every op is checked and encoded first (a bad op refuses the whole
+// commit before anything is queued), then each becomes one lmdb-js `put`/`remove`, issued
+// synchronously one after the other. lmdb-js puts all writes issued in one event-loop turn into
+// one LMDB transaction, run on its writer thread, so the B-tree work and the commit's I/O happen
+// off the event loop, the ops apply in order, and the commit applies whole or not at all. Every
+// write of a turn shares lmdb-js's one promise for that transaction: no promise per op.
+// (lmdb-js's `transaction(callback)` would run the ops on the event loop instead, and its
+// callbacks never run with the prebuilt binary on Node 20 here.)
+//
+// deleteSession removes a session's whole outbound and inbound range, which needs the keys:
+// those already committed come from a read snapshot; those of commits still in flight (not yet
+// in the snapshot) from the ops of those commits, kept until they settle; those of the same commit
+// from its earlier ops. Removing a key that turns out to be absent is harmless.
+//
+// Durability: with fsync=false the environment runs with MDB_NOSYNC, so a commit resolves once its
+// pages are written to the OS (it survives a kill of the process: test/integration/lmdb-kill.test.ts);
+// with fsync=true LMDB flushes each transaction before the commit resolves.
+import type { Database } from 'lmdb';
+import { Errors, TwinhubError } from '../../common/errors.js';
+import type { BrokerStore, OutboundRecord, SessionRecord, StoredMessage, StoreOp } from '../../ports/broker-store.js';
+import { checkStoreOp, malformedOpError } from '../check-store-op.js';
+import { asBuffer, Slab } from './binary.js';
+import { openDataEnv, type DataEnv } from './env.js';
+import { packetIdOfKey, prefixEnd, seqOfKey, writeClientKey, writeRetainedKey } from './keys.js';
+import { decodeOutbound, decodeRetained, decodeSession, encodeOutbound, encodeRetained, encodeSession } from './record-codec.js';
+
+type Db = Database<Buffer, Buffer>;
+
+/** The value of an inbound QoS 2 entry: the key says everything. Shared, never written to. */
+const PRESENT = Buffer.from([1]);
+const RESOLVED: Promise<void> = Promise.resolve();
+const noop = (): void => undefined;
+
+export interface LmdbBrokerStoreOptions {
+  /** Flush every commit to the disk (survives power loss) instead of to the OS (survives a kill). */
+  fsync: boolean;
+}
+
+/** Open (creating when missing) the broker store of the data folder `dir`. */
+export async function openLmdbBrokerStore(dir: string, opts: LmdbBrokerStoreOptions): Promise<LmdbBrokerStore> {
+  return new LmdbBrokerStore(await openDataEnv(dir, 'broker', { fsync: opts.fsync }));
+}
+
+export class LmdbBrokerStore implements BrokerStore {
+  private readonly sessions: Db;
+  private readonly outbound: Db;
+  private readonly inbound: Db;
+  private readonly retained: Db;
+  private readonly w = new Slab();
+  /** The writes of the commit being encoded: database, key, value (undefined = remove). */
+  private readonly dbs: Db[] = [];
+  private readonly keys: Uint8Array[] = [];
+  private readonly values: Array<Buffer | undefined> = [];
+  /** Ops of the commits in flight, oldest first (lmdb-js settles transactions in order). */
+  private readonly inFlight: Array<readonly StoreOp[]> = [];
+  private tail: Promise<void> = RESOLVED;
+  private lastClientId: string | undefined;
+  private lastClientKey: Buffer | undefined;
+  private closed = false;
+
+  constructor(private readonly env: DataEnv) {
+    this.sessions = env.openDb('sessions');
+    this.outbound = env.openDb('outbound');
+    this.inbound = env.openDb('inbound-qos2');
+    this.retained = env.openDb('retained');
+  }
+
+  /** The environment's directory. */
+  get path(): string {
+    return this.env.path;
+  }
+
+  commit(ops: readonly StoreOp[]): Promise<void> {
+    if (this.closed) return Promise.reject(new TwinhubError(Errors.STORE_WRITE_FAILED, 'the broker store is closed'));
+    const n = ops.length;
+    // Nothing to write: settle after the commits before it, so commits settle in call order.
+    if (n === 0) return this.inFlight.length === 0 ? RESOLVED : this.tail.then(noop, noop);
+    const { dbs, keys, values } = this;
+    try {
+      for (let i = 0; i < n; i++) {
+        try {
+          checkStoreOp(ops[i]!);
+          this.encode(ops[i]!, i, ops);
+        } catch (err) {
+          return Promise.reject(malformedOpError(i, err));
+        }
+      }
+      // Every op writes at least one key, so `written` is set.
+      let written: Promise<boolean> | undefined;
+      for (let j = 0; j < dbs.length; j++) {
+        const v = values[j];
+        written = v === undefined ? dbs[j]!.remove(keys[j] as Buffer) : dbs[j]!.put(keys[j] as Buffer, v);
+      }
+      this.inFlight.push(ops.slice());
+      return (this.tail = written!.then(this.settled, this.failed));
+    } catch (err) {
+      return Promise.reject(new TwinhubError(Errors.STORE_WRITE_FAILED, `store write failed: ${(err as Error).message}`, undefined, { cause: err }));
+    } finally {
+      dbs.length = 0;
+      keys.length = 0;
+      values.length = 0;
+    }
+  }
+
+  private readonly settled = (): void => {
+    this.inFlight.shift();
+  };
+
+  private readonly failed = (err: unknown): Promise<never> => {
+    this.inFlight.shift();
+    return writeFailure(err);
+  };
+
+  private write(db: Db, key: Uint8Array, value: Buffer | undefined): void {
+    this.dbs.push(db);
+    this.keys.push(key);
+    this.values.push(value);
+  }
+
+  private encode(op: StoreOp, index: number, ops: readonly StoreOp[]): void {
+    const w = this.w;
+    switch (op.op) {
+      case 'putSession':
+        this.write(this.sessions, this.clientKey(op.session.clientId), encodeSession(w, op.session));
+        return;
+      case 'deleteSession':
+        this.encodeDeleteSession(op.clientId, index, ops);
+        return;
+      case 'putOutbound':
+        this.write(this.outbound, this.outboundKey(op.clientId, op.record.seq), encodeOutbound(w, op.record));
+        return;
+      case 'deleteOutbound':
+        this.write(this.outbound, this.outboundKey(op.clientId, op.seq), undefined);
+        return;
+      case 'putInboundQos2':
+        this.write(this.inbound, this.inboundKey(op.clientId, op.packetId), PRESENT);
+        return;
+      case 'deleteInboundQos2':
+        this.write(this.inbound, this.inboundKey(op.clientId, op.packetId), undefined);
+        return;
+      case 'putRetained':
+        this.write(this.retained, this.retainedKey(op.message.topic), encodeRetained(w, op.message));
+        return;
+      case 'deleteRetained':
+        this.write(this.retained, this.retainedKey(op.topic), undefined);
+        return;
+    }
+  }
+
+  private encodeDeleteSession(clientId: string, index: number, ops: readonly StoreOp[]): void {
+    const prefix = this.clientKey(clientId);
+    this.write(this.sessions, prefix, undefined);
+    const range = { start: prefix, end: prefixEnd(prefix) };
+    for (const key of this.outbound.getKeys(range)) this.write(this.outbound, key, undefined);
+    for (const key of this.inbound.getKeys(range)) this.write(this.inbound, key, undefined);
+    for (let c = 0; c < this.inFlight.length; c++) {
+      const earlier = this.inFlight[c]!;
+      this.removePuts(clientId, earlier, earlier.length);
+    }
+    this.removePuts(clientId, ops, index);
+  }
+
+  /** Remove what the first `upto` ops of `ops` put for `clientId`. */
+  private removePuts(clientId: string, ops: readonly StoreOp[], upto: number): void {
+    for (let i = 0; i < upto; i++) {
+      const op = ops[i]!;
+      if (op.op === 'putOutbound' && op.clientId === clientId) {
+        this.write(this.outbound, this.outboundKey(clientId, op.record.seq), undefined);
+      } else if (op.op === 'putInboundQos2' && op.clientId === clientId) {
+        this.write(this.inbound, this.inboundKey(clientId, op.packetId), undefined);
+      }
+    }
+  }
+
+  /** Write the client key into the current slab record (consecutive ops mostly share a client). */
+  private writeClient(clientId: string): void {
+    const w = this.w;
+    if (clientId === this.lastClientId) {
+      w.raw(this.lastClientKey!);
+    } else {
+      const at = w.offset;
+      writeClientKey(w, clientId);
+      this.lastClientKey = w.since(at);
+      this.lastClientId = clientId;
+    }
+  }
+
+  private clientKey(clientId: string): Buffer {
+    this.w.begin();
+    this.writeClient(clientId);
+    return this.w.end();
+  }
+
+  private outboundKey(clientId: string, seq: number): Buffer {
+    const w = this.w;
+    w.begin();
+    this.writeClient(clientId);
+    w.u64(seq);
+    return w.end();
+  }
+
+  private inboundKey(clientId: string, packetId: number): Buffer {
+    const w = this.w;
+    w.begin();
+    this.writeClient(clientId);
+    w.u16(packetId);
+    return w.end();
+  }
+
+  private retainedKey(topic: string): Buffer {
+    this.w.begin();
+    writeRetainedKey(this.w, topic);
+    return this.w.end();
+  }
+
+  loadSessions(): Promise<SessionRecord[]> {
+    return this.read('sessions', () => {
+      const out: SessionRecord[] = [];
+      for (const { value } of this.sessions.getRange({})) out.push(decodeSession(asBuffer(value)));
+      return out;
+    });
+  }
+
+  loadOutbound(clientId: string): Promise<OutboundRecord[]> {
+    return this.read('outbound messages', () => {
+      const prefix = this.clientKey(clientId);
+      const out: OutboundRecord[] = [];
+      for (const { key, value } of this.outbound.getRange({ start: prefix, end: prefixEnd(prefix) })) {
+        out.push(decodeOutbound(asBuffer(value), seqOfKey(key)));
+      }
+      return out;
+    });
+  }
+
+  loadInboundQos2(clientId: string): Promise<number[]> {
+    return this.read('inbound QoS 2 state', () => {
+      const prefix = this.clientKey(clientId);
+      const out: number[] = [];
+      for (const key of this.inbound.getKeys({ start: prefix, end: prefixEnd(prefix) })) out.push(packetIdOfKey(key));
+      return out;
+    });
+  }
+
+  loadRetained(): Promise<StoredMessage[]> {
+    return this.read('retained messages', () => {
+      const out: StoredMessage[] = [];
+      for (const { value } of this.retained.getRange({})) out.push(decodeRetained(asBuffer(value)));
+      return out;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.env.close();
+  }
+
+  private read<T>(what: string, fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new TwinhubError(Errors.STORE_OPEN_FAILED, 'the broker store is closed'));
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(
+        new TwinhubError(Errors.STORE_OPEN_FAILED, `cannot read the ${what} of ${this.env.path}: ${(err as Error).message}`, undefined, {
+          cause: err,
+        }),
+      );
+    }
+  }
+}
+
+/**
+ * A failed transaction rejects every write in it with a generic "Commit failed" whose
+ * `commitError` promise rejects with LMDB's reason (disk full, file too large…). Name the reason
+ * when lmdb-js gives it in time, and always handle that promise: unhandled, it would end the process.
+ */
+function writeFailure(err: unknown): Promise<never> {
+  const detail = (err as { commitError?: Promise<unknown> } | undefined)?.commitError;
+  return new Promise<never>((_resolve, reject) => {
+    const fallback = setImmediate(() => reject(storeWriteFailed(err, undefined)));
+    detail?.then(
+      () => undefined,
+      (cause: unknown) => {
+        clearImmediate(fallback);
+        reject(storeWriteFailed(err, cause));
+      },
+    );
+  });
+}
+
+function storeWriteFailed(err: unknown, reason: unknown): TwinhubError {
+  const why = reason instanceof Error ? reason.message : err instanceof Error ? err.message : String(err);
+  return new TwinhubError(Errors.STORE_WRITE_FAILED, `store write failed, nothing of the commit written: ${why}`, undefined, {
+    cause: reason ?? err,
+  });
+}

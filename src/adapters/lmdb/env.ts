@@ -1,0 +1,92 @@
+// Opens an LMDB environment of the data folder. Layout of the data folder (config `data`):
+//
+//   <data>/broker/        the broker's environment (data.mdb, lock.mdb); sub-databases:
+//                         meta, sessions, outbound, inbound-qos2, retained (adapters/lmdb/keys.ts)
+//   <data>/<name>/        further environments (twins, telemetry, registry) opened the same way
+//
+// Each environment has one writer and its own sync policy, so a part of the hub whose writes must
+// not queue behind another's (telemetry behind the broker's per-tick commits) gets its own
+// environment; writes that must be atomic together use sub-databases of one environment.
+//
+// Every environment has a `meta` sub-database whose key "format" holds the data format version
+// (u32 big-endian) it was written with. A folder written by a newer Twinhub is refused rather
+// than misread; an older format would be migrated here when there is one (format 1 is the first).
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { Errors, TwinhubError } from '../../common/errors.js';
+
+/** The data format this build writes and the newest it reads. */
+export const DATA_FORMAT_VERSION = 1;
+
+const FORMAT_KEY = Buffer.from('format');
+
+export interface DataEnvOptions {
+  /**
+   * true: each commit is flushed to the disk (fsync) before it resolves, so it survives power
+   * loss. false: a commit resolves once its pages are written to the OS, which survives the
+   * process being killed but may lose the last commits on power loss (LMDB MDB_NOSYNC keeps the
+   * file consistent either way).
+   */
+  fsync: boolean;
+  /** Newest data format this code reads; DATA_FORMAT_VERSION unless a test says otherwise. */
+  supportedFormat?: number;
+}
+
+export interface DataEnv {
+  /** The environment's directory. */
+  readonly path: string;
+  /** The data format version recorded in the environment. */
+  readonly formatVersion: number;
+  /** A named sub-database with binary keys and values (created when missing). */
+  openDb(name: string): Database<Buffer, Buffer>;
+  /** Waits for pending commits, then closes the environment. */
+  close(): Promise<void>;
+}
+
+/** Open (creating when missing) the environment `name` of the data folder `dataDir`. */
+export async function openDataEnv(dataDir: string, name: string, opts: DataEnvOptions): Promise<DataEnv> {
+  const path = join(dataDir, name);
+  const supported = opts.supportedFormat ?? DATA_FORMAT_VERSION;
+  let root: RootDatabase<Buffer, Buffer>;
+  try {
+    await mkdir(path, { recursive: true });
+    root = open<Buffer, Buffer>(path, {
+      maxDbs: 32,
+      keyEncoding: 'binary',
+      encoding: 'binary',
+      noSync: !opts.fsync,
+      // Off in both modes: with lmdb-js's overlapping sync a commit resolves before it is flushed;
+      // without it, a commit of the fsync mode resolves only once flushed.
+      overlappingSync: false,
+    });
+  } catch (err) {
+    throw new TwinhubError(Errors.STORE_OPEN_FAILED, `cannot open LMDB environment ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
+  const dbOptions = { keyEncoding: 'binary', encoding: 'binary' } as const;
+  const meta = root.openDB<Buffer, Buffer>('meta', dbOptions);
+  const stored = meta.get(FORMAT_KEY);
+  let formatVersion: number;
+  if (stored === undefined) {
+    formatVersion = DATA_FORMAT_VERSION;
+    const v = Buffer.allocUnsafe(4);
+    v.writeUInt32BE(formatVersion, 0);
+    meta.putSync(FORMAT_KEY, v);
+  } else {
+    formatVersion = Buffer.from(stored).readUInt32BE(0);
+  }
+  if (formatVersion > supported) {
+    await root.close();
+    throw new TwinhubError(
+      Errors.DATA_FORMAT_UNSUPPORTED,
+      `data folder ${dataDir} (${name}) holds data format ${formatVersion}; this Twinhub reads format ${supported} and older: upgrade Twinhub or choose another data folder`,
+      { path, formatVersion, supportedFormat: supported },
+    );
+  }
+  return {
+    path,
+    formatVersion,
+    openDb: (db: string) => root.openDB<Buffer, Buffer>(db, dbOptions),
+    close: () => root.close(),
+  };
+}
