@@ -1,5 +1,6 @@
 // `twinhub start`: load and validate the config, start the hub, stop it on SIGINT/SIGTERM.
 import type { Command } from 'commander';
+import type { RunningHub } from '../main/hub.js';
 import { createLogger } from '../obs/log.js';
 import { addConfigOptions, loadConfigFromCli } from './config-options.js';
 import { exitCodeOf, reportError } from './exit.js';
@@ -19,16 +20,19 @@ export function registerStartCommand(program: Command): void {
       process.exit(exitCodeOf(err));
     }
     const log = createLogger({ level: loaded.config.log.level });
-    let hub;
+    // Signals are handled from before the hub starts: a SIGTERM that arrives while it starts
+    // (or just after it printed its addresses) stops it gracefully once it is up.
+    let resolveHub!: (hub: RunningHub) => void;
+    const hubReady = new Promise<RunningHub>((resolve) => (resolveHub = resolve));
+    handleStopSignals({ stop: async () => (await hubReady).stop(), log });
     try {
       // Loaded here so that `config` and `bench` do not load the broker and its store adapters.
       const { startHub } = await import('../main/hub.js');
-      hub = await startHub(loaded.config, { log });
+      resolveHub(await startHub(loaded.config, { log }));
     } catch (err) {
       log.fatal({ err }, 'start failed');
       reportError(err);
       process.exit(exitCodeOf(err));
     }
-    handleStopSignals({ stop: hub.stop, log });
   });
 }
