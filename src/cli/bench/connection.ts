@@ -47,6 +47,14 @@ export class BenchConnection implements FrameSink {
   private closing = false;
   private error: Error | null = null;
 
+  /** Set by openConnection when reads go to one reused buffer (`onread`). */
+  reusedBuffer = false;
+  /** Reading pauses this long after each read, so one read takes many frames (see ReadMode). */
+  readIntervalMs = 0;
+  private readonly resumeRead = (): void => {
+    if (!this.socket.destroyed) this.socket.resume();
+  };
+
   constructor(
     readonly socket: Socket,
     readonly version: ProtocolVersion,
@@ -64,13 +72,24 @@ export class BenchConnection implements FrameSink {
   private onData(chunk: Buffer): void {
     this.nowMs = monoNowMs();
     try {
-      this.scanner.push(chunk);
+      this.scanner.push(chunk, this.reusedBuffer);
     } catch (err) {
       this.error = err as Error;
       this.socket.destroy();
       return;
     }
     this.flushAcks();
+  }
+
+  /** `onread` callback: the bytes are in the connection's reused read buffer. */
+  onRead(nread: number, buf: Buffer): void {
+    this.onData(buf.subarray(0, nread));
+    if (this.readIntervalMs > 0 && !this.socket.destroyed) {
+      // With `onread`, pause() stops reading at the socket (uv_read_stop): the kernel gathers
+      // what arrives meanwhile and the broker's writes wake nobody until the timer fires.
+      this.socket.pause();
+      setTimeout(this.resumeRead, this.readIntervalMs);
+    }
   }
 
   onFrame(type: number, flags: number, buf: Buffer, start: number, end: number): void {
@@ -164,18 +183,49 @@ export class BenchConnection implements FrameSink {
   }
 }
 
+/**
+ * How a connection reads. `stream`: Node's default, a new Buffer per read (cheap in memory, for
+ * thousands of idle connections). `buffer`: every read lands in one reused buffer (`onread`);
+ * with `intervalMs` > 0, reading also pauses that long after each read, so a fast broker's many
+ * small writes arrive as a few large reads instead of one wake-up of the bench per message.
+ */
+export type ReadMode = { kind: 'stream' } | { kind: 'buffer'; size: number; intervalMs: number };
+
 export interface OpenOptions extends ConnectOptions {
   host: string;
   port: number;
   localAddress?: string;
   index: number;
   handler: PacketHandler;
+  read?: ReadMode;
 }
 
 /** Opens a TCP connection, sends CONNECT and resolves when CONNACK accepted it. */
 export async function openConnection(o: OpenOptions): Promise<BenchConnection> {
-  const socket = netConnect({ host: o.host, port: o.port, localAddress: o.localAddress, noDelay: true });
+  const read = o.read ?? { kind: 'stream' };
+  let target: BenchConnection | null = null;
+  const socket = netConnect({
+    host: o.host,
+    port: o.port,
+    localAddress: o.localAddress,
+    noDelay: true,
+    onread:
+      read.kind === 'buffer'
+        ? {
+            buffer: Buffer.allocUnsafe(read.size),
+            callback: (nread: number, buf: Uint8Array): boolean => {
+              target?.onRead(nread, buf as Buffer);
+              return true;
+            },
+          }
+        : undefined,
+  });
   const conn = new BenchConnection(socket, o.version, o.index, o.handler);
+  target = conn;
+  if (read.kind === 'buffer') {
+    conn.reusedBuffer = true;
+    conn.readIntervalMs = read.intervalMs;
+  }
   const accepted = conn.waitConnack();
   socket.once('connect', () => socket.write(encodeConnect(o)));
   let timer: NodeJS.Timeout | undefined;

@@ -38,6 +38,8 @@ export interface BenchOptions {
   subProcs: number;
   /** Pacing time slice in ms. */
   slice: number;
+  /** Bench clients pause reading this long after each read (0: read as data arrives). */
+  readInterval: number;
   conns: number;
   connsPerProc: number;
   settle: number;
@@ -120,6 +122,7 @@ export function resolveOptions(scenario: string, raw: RawOptions): BenchOptions 
     procs: num(raw, 'procs', 1, 1, 64),
     subProcs: num(raw, 'subProcs', 1, 1, 64),
     slice: num(raw, 'slice', s === 'latency' ? 1 : 5, 0.5, 1000),
+    readInterval: num(raw, 'readInterval', s === 'latency' ? 0 : 1, 0, 1000),
     conns: num(raw, 'conns', 1000, 1),
     connsPerProc: num(raw, 'connsPerProc', 5000, 1, 19000),
     settle: num(raw, 'settle', 15, 0),

@@ -64,6 +64,7 @@ export class PublisherGroup implements PacketHandler {
           sessionExpiry: 0,
           index: i,
           handler: this,
+          read: { kind: 'buffer', size: 64 * 1024, intervalMs: o.readInterval },
         }),
       ),
     );

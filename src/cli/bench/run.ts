@@ -30,6 +30,7 @@ function params(o: BenchOptions): Record<string, unknown> {
     duration: o.duration,
     warmup: o.warmup,
     slice: o.slice,
+    readInterval: o.readInterval,
     sweep: o.sweep || undefined,
   };
 }

@@ -10,6 +10,8 @@ import { PacketType, readVarint } from './wire.js';
 
 /** Step numbers above this are not ours (u16 in the payload, but sweeps take a few dozen). */
 export const MAX_STEPS = 4096;
+/** One read takes up to this much: a millisecond of a very fast broker's output. */
+const READ_BUFFER_BYTES = 1 << 20;
 
 export class SubscriberGroup implements PacketHandler {
   private conns: BenchConnection[] = [];
@@ -44,6 +46,7 @@ export class SubscriberGroup implements PacketHandler {
           sessionExpiry: o.sessionExpiry,
           index: i,
           handler: this,
+          read: { kind: 'buffer', size: READ_BUFFER_BYTES, intervalMs: o.readInterval },
         });
         const codes = await conn.subscribe(filterOf(this.init.runId), o.qos);
         // 0x80 and above is a refusal in both versions (3.1.1 §3.9.3, 5.0 §3.9.3).

@@ -247,7 +247,11 @@ export class FrameScanner {
 
   constructor(private readonly sink: FrameSink) {}
 
-  push(chunk: Buffer): void {
+  /**
+   * Scans `chunk`. When the caller reuses the chunk's memory for its next read (`reused`), a
+   * partial frame at its end is copied; otherwise it is kept as a view.
+   */
+  push(chunk: Buffer, reused = false): void {
     const buf = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
     const len = buf.length;
     let pos = 0;
@@ -273,6 +277,7 @@ export class FrameScanner {
       pos = i + remaining;
       this.sink.onFrame(byte0 >> 4, byte0 & 0x0f, buf, i, pos);
     }
-    this.pending = pos < len ? buf.subarray(pos) : null;
+    if (pos >= len) this.pending = null;
+    else this.pending = reused && buf === chunk ? Buffer.from(buf.subarray(pos)) : buf.subarray(pos);
   }
 }
