@@ -56,7 +56,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--procs <n>', 'publisher processes', '1')
     .option('--sub-procs <n>', 'subscriber processes', '1')
     .option('--slice <ms>', 'pacing time slice (latency 1, else 5)')
-    .option('--read-interval <ms>', 'bench clients pause reading this long after each read (latency 0, else 1)')
+    .option('--read-interval <ms>', 'subscribers pause reading this long after each read (1 for QoS 0 fanin/fanout, else 0)')
     .option('--conns <n>', 'idle connections for the conns scenario', '1000')
     .option('--conns-per-proc <n>', 'idle connections per process', '5000')
     .option('--settle <s>', 'seconds to wait after the connect burst before reading memory', '15')
