@@ -4,7 +4,7 @@ import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { formatHostPort } from '../config/address.js';
 import type { ListenAddress } from '../config/types.js';
-import { listenError, listenerInfo } from '../transport/listener.js';
+import { listenError } from '../transport/listener.js';
 import { healthPlugin, type Readiness } from './plugins/health.js';
 import { installProblemHandlers } from './problem.js';
 
@@ -19,7 +19,6 @@ export interface HttpServer {
   readonly address: ListenAddress;
   /** 'http://127.0.0.1:8080' */
   readonly url: string;
-  readonly loopback: boolean;
   close(): Promise<void>;
 }
 
@@ -52,7 +51,6 @@ export async function startHttpServer(address: ListenAddress, deps: ApiDeps): Pr
     app,
     address: bound,
     url: `http://${formatHostPort(bound)}`,
-    loopback: listenerInfo('http', bound, null).loopback,
     close: () => app.close(),
   };
 }

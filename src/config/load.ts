@@ -7,7 +7,7 @@ import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { formatHostPort } from './address.js';
 import { ConfigError, ConfigFileError, describeSource, type ConfigIssue, type ConfigSource } from './config-error.js';
-import { closest, didYouMean } from './did-you-mean.js';
+import { didYouMean } from './did-you-mean.js';
 import {
   CONFIG_KEYS,
   ENV_CONFIG_FILE,
@@ -219,9 +219,4 @@ function crossCheck(config: TwinhubConfig, sources: ReadonlyMap<string, ConfigSo
     if (seen.has(p.name)) issues.push({ key: `priorities[${i}].name`, source: src('priorities'), problem: `duplicate priority class name ${JSON.stringify(p.name)}` });
     seen.add(p.name);
   });
-}
-
-/** The closest key path to a misspelled one (exported for the CLI's `config` commands). */
-export function suggestKey(path: string): string | undefined {
-  return closest(path, ALL_PATHS);
 }

@@ -57,6 +57,9 @@ async function openStore(config: TwinhubConfig, log: Logger): Promise<BrokerStor
     log.debug({ dir, fsync: config.persistence.fsync }, 'store opened');
     return store;
   } catch (err) {
+    // The adapter's own errors (unsupported data format, LMDB open failure) already say what is
+    // wrong with which folder; keep their codes and hints.
+    if (err instanceof TwinhubError) throw err;
     throw new TwinhubError(
       Errors.STORE_OPEN_FAILED,
       `cannot open the store in data folder ${dir}: ${(err as Error).message}; choose another with --data DIR or TWINHUB_DATA`,
@@ -88,13 +91,12 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   // Certificate files are configuration: check them before anything is opened or bound.
   if (config.mqtts) await readTlsMaterial(config.tls);
   const store = await openStore(config, log);
-  const hooks = new Hooks(createStaticAuthHooks(config));
-  const broker = new Broker({ config, store, hooks, log: log.child({ component: 'broker' }) });
-
+  let broker: Broker | undefined;
+  let brokerStarted = false;
   let listeners: Listener[] = [];
   let http: HttpServer | undefined;
   const readiness = (): Readiness => {
-    const health = broker.health();
+    const health = broker!.health();
     const checks: Readiness['checks'] = {
       listeners: state === 'running' ? { ok: true } : { ok: false, detail: `hub is ${state}` },
       store: health.storeWritable ? { ok: true } : { ok: false, detail: `store not writable: ${health.lastStoreError ?? 'unknown error'}` },
@@ -103,24 +105,24 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   };
 
   try {
+    broker = new Broker({ config, store, hooks: new Hooks(createStaticAuthHooks(config)), log: log.child({ component: 'broker' }) });
     await broker.start();
-    try {
-      listeners = await startListeners(config, broker, log.child({ component: 'transport' }));
-      if (config.http) http = await startHttpServer(config.http, { log: log.child({ component: 'http' }), readiness });
-    } catch (err) {
-      await runAll(
-        [
-          ['closing listeners', async () => void (await Promise.all(listeners.map((l) => l.close())))],
-          ['broker shutdown', () => broker.shutdown()],
-        ],
-        log,
-      ).catch(() => undefined);
-      throw err;
-    }
+    brokerStarted = true;
+    listeners = await startListeners(config, broker, log.child({ component: 'transport' }));
+    if (config.http) http = await startHttpServer(config.http, { log: log.child({ component: 'http' }), readiness });
   } catch (err) {
-    await store.close().catch((e: unknown) => log.error({ err: e }, 'closing the store failed'));
+    // All or nothing: undo what started, in the order stop() uses, then report the first error.
+    await runAll(
+      [
+        ['closing listeners', async () => void (await Promise.all(listeners.map((l) => l.close())))],
+        ['broker shutdown', async () => (brokerStarted ? broker!.shutdown() : undefined)],
+        ['closing the store', () => store.close()],
+      ],
+      log,
+    ).catch(() => undefined);
     throw err;
   }
+  const running = broker;
 
   const addresses: HubAddresses = {};
   for (const l of listeners) {
@@ -147,7 +149,7 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
         [
           ['stop accepting', async () => listeners.forEach((l) => l.stopAccepting())],
           // Sends DISCONNECT 0x8B to 5.0 clients, publishes wills, flushes pending commits.
-          ['broker shutdown', () => broker.shutdown()],
+          ['broker shutdown', () => running.shutdown()],
           ['closing listeners', async () => void (await Promise.all(listeners.map((l) => l.close())))],
           ['closing HTTP', async () => http?.close()],
           ['closing the store', () => store.close()],
@@ -160,5 +162,5 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     return stopping;
   };
 
-  return { config, addresses, broker, stop };
+  return { config, addresses, broker: running, stop };
 }

@@ -103,6 +103,8 @@ async function startOn(dataDir: string, opts: TestHubOptions, samePorts: DeepPar
     hub = await startHub(config, { log, out: () => {} });
   }
   const a = hub.addresses;
+  // After restart() the data folder belongs to the new TestHub: this one must not delete it.
+  let handedOver = false;
   const t: TestHub = {
     external: false,
     host: a.mqtt?.host ?? '127.0.0.1',
@@ -112,10 +114,11 @@ async function startOn(dataDir: string, opts: TestHubOptions, samePorts: DeepPar
     hub,
     stop: async () => {
       await hub.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!handedOver) await rm(dataDir, { recursive: true, force: true });
     },
     restart: async () => {
       await hub.stop();
+      handedOver = true;
       const ports: Record<string, ListenAddress> = {};
       for (const name of ['mqtt', 'mqtts', 'ws', 'http'] as const) {
         const addr = a[name];
