@@ -173,8 +173,8 @@ describe('anonymous access per listener, as Mosquitto 2 (needs the broker core)'
     try {
       assert.equal(hub.host, '0.0.0.0');
       const url = `mqtt://127.0.0.1:${hub.mqttPort}`;
-      await assert.rejects(connect({ mqttUrl: url }, { protocolVersion: 5 }), /Not authorized|not authorized|0x87|135/i);
-      await assert.rejects(connect({ mqttUrl: url }, { protocolVersion: 4 }), /Not authorized|not authorized|5/i);
+      await assert.rejects(connect({ mqttUrl: url }, { protocolVersion: 5 }), /Not authorized/i);
+      await assert.rejects(connect({ mqttUrl: url }, { protocolVersion: 4 }), /Not authorized/i);
       // The WebSocket listener of the same hub is on loopback: anonymous clients are fine there.
       await closeAll((await connect({ mqttUrl: hub.wsUrl! })).client);
     } finally {
@@ -194,7 +194,7 @@ describe('anonymous access per listener, as Mosquitto 2 (needs the broker core)'
     const hub = await startTestHub({ config: { allowAnonymous: false }, persistence: false });
     if (hub.external) return t.skip('external broker');
     try {
-      await assert.rejects(connect(hub, { protocolVersion: 5 }));
+      await assert.rejects(connect(hub, { protocolVersion: 5 }), /Not authorized/i);
     } finally {
       await hub.stop();
     }
