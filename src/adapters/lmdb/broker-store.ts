@@ -76,8 +76,8 @@ export class LmdbBrokerStore implements BrokerStore {
   commit(ops: readonly StoreOp[]): Promise<void> {
     if (this.closed) return Promise.reject(new TwinhubError(Errors.STORE_WRITE_FAILED, 'the broker store is closed'));
     const n = ops.length;
-    // Nothing to write: settle after the commits before it, so commits settle in call order.
-    if (n === 0) return this.inFlight.length === 0 ? RESOLVED : this.tail.then(noop, noop);
+    // Nothing to write: settle right after the commit before it.
+    if (n === 0) return this.tail === RESOLVED ? RESOLVED : (this.tail = this.tail.then(noop, noop));
     const { dbs, keys, values } = this;
     try {
       for (let i = 0; i < n; i++) {
@@ -95,7 +95,7 @@ export class LmdbBrokerStore implements BrokerStore {
         written = v === undefined ? dbs[j]!.remove(keys[j] as Buffer) : dbs[j]!.put(keys[j] as Buffer, v);
       }
       this.inFlight.push(ops.slice());
-      return (this.tail = written!.then(this.settled, this.failed));
+      return (this.tail = this.settle(written!, this.tail));
     } catch (err) {
       return Promise.reject(new TwinhubError(Errors.STORE_WRITE_FAILED, `store write failed: ${(err as Error).message}`, undefined, { cause: err }));
     } finally {
@@ -105,14 +105,25 @@ export class LmdbBrokerStore implements BrokerStore {
     }
   }
 
-  private readonly settled = (): void => {
-    this.inFlight.shift();
-  };
-
-  private readonly failed = (err: unknown): Promise<never> => {
-    this.inFlight.shift();
-    return writeFailure(err);
-  };
+  /**
+   * The promise of one commit: settles once its transaction has, and never before the commit
+   * issued before it (a failure takes a moment longer to name its reason), so commits settle in
+   * call order and the core can release acknowledgements in order.
+   */
+  private settle(written: Promise<boolean>, previous: Promise<void>): Promise<void> {
+    const after = previous === RESOLVED ? RESOLVED : previous.then(noop, noop);
+    return written.then(
+      () => {
+        this.inFlight.shift();
+        return after;
+      },
+      (err: unknown) => {
+        this.inFlight.shift();
+        const failure = writeFailure(err); // now: it handles lmdb-js's reason promise
+        return after.then(() => failure).then(rethrow);
+      },
+    );
+  }
 
   private write(db: Db, key: Uint8Array, value: Buffer | undefined): void {
     this.dbs.push(db);
@@ -274,21 +285,26 @@ export class LmdbBrokerStore implements BrokerStore {
 
 /**
  * A failed transaction rejects every write in it with a generic "Commit failed" whose
- * `commitError` promise rejects with LMDB's reason (disk full, file too large…). Name the reason
- * when lmdb-js gives it in time, and always handle that promise: unhandled, it would end the process.
+ * `commitError` promise rejects with LMDB's reason (disk full, file too large…). Resolves to the
+ * error to reject the commit with, naming the reason when lmdb-js gives it in time. It handles
+ * that promise at once: left unhandled, its rejection would end the process.
  */
-function writeFailure(err: unknown): Promise<never> {
+function writeFailure(err: unknown): Promise<TwinhubError> {
   const detail = (err as { commitError?: Promise<unknown> } | undefined)?.commitError;
-  return new Promise<never>((_resolve, reject) => {
-    const fallback = setImmediate(() => reject(storeWriteFailed(err, undefined)));
+  return new Promise<TwinhubError>((resolve) => {
+    const fallback = setImmediate(() => resolve(storeWriteFailed(err, undefined)));
     detail?.then(
       () => undefined,
-      (cause: unknown) => {
+      (reason: unknown) => {
         clearImmediate(fallback);
-        reject(storeWriteFailed(err, cause));
+        resolve(storeWriteFailed(err, reason));
       },
     );
   });
+}
+
+function rethrow(err: TwinhubError): never {
+  throw err;
 }
 
 function storeWriteFailed(err: unknown, reason: unknown): TwinhubError {
