@@ -1,21 +1,16 @@
 // The `twinhub` command line: `start`, `config print|check`, and `bench` (registered by
 // cli/bench/index.ts when present).
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommand } from './config-command.js';
 import { ExitCode } from './exit.js';
 import { registerStartCommand } from './start.js';
+import { VERSION } from '../common/version.js';
 
-function packageVersion(): string {
-  // src/cli/ and dist/cli/ both sit two levels below the package root.
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('twinhub')
     .description('Twinhub: MQTT 3.1.1/5.0 broker and IoT device hub')
-    .version(packageVersion(), '-V, --version')
+    .version(VERSION, '-V, --version')
     // Usage errors exit with the config code (2) instead of commander's 1; see runCli.
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');

@@ -10,6 +10,8 @@ import type { Readiness } from '../api/plugins/health.js';
 import { Errors, TwinhubError } from '../common/errors.js';
 import type { ListenAddress, TwinhubConfig } from '../config/types.js';
 import { Broker } from '../core/broker/broker.js';
+import { acceptMqtt } from '../channel/mqtt/connection.js';
+import { VERSION } from '../common/version.js';
 import { createStaticAuthHooks } from '../core/broker/static-auth.js';
 import { Hooks } from '../core/hooks.js';
 import { MemoryBrokerStore } from '../adapters/memory/broker-store.js';
@@ -105,7 +107,14 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   };
 
   try {
-    broker = new Broker({ config, store, hooks: new Hooks(createStaticAuthHooks(config)), log: log.child({ component: 'broker' }) });
+    broker = new Broker({
+      config,
+      store,
+      hooks: new Hooks(createStaticAuthHooks(config)),
+      log: log.child({ component: 'broker' }),
+      channel: acceptMqtt,
+      version: VERSION,
+    });
     await broker.start();
     brokerStarted = true;
     listeners = await startListeners(config, broker, log.child({ component: 'transport' }));

@@ -64,7 +64,10 @@ export function handleConnect(c: MqttConnection, p: ConnectPacket): void {
     expiry = p.clean ? 0 : NEVER_EXPIRES;
   }
 
-  // Receive Maximum 0 is a Protocol Error (§3.1.2.11.3); the codec rejects it.
+  // Receive Maximum 0 and Maximum Packet Size 0 are Protocol Errors (§3.1.2.11.3, §3.1.2.11.4).
+  if (props?.receiveMaximum === 0 || props?.maximumPacketSize === 0) {
+    return refuse(c, ReasonCode.ProtocolError, ConnackReturnCode311.UnacceptableProtocolVersion);
+  }
   c.inflightLimit = Math.min(props?.receiveMaximum ?? 65535, limits.maxInflight);
   if (props?.maximumPacketSize !== undefined) c.maxOutPacket = props.maximumPacketSize;
   if (props?.topicAliasMaximum !== undefined) c.outAliasMax = props.topicAliasMaximum;

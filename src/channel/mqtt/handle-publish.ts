@@ -13,6 +13,11 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
   const props = p.properties;
   let topic = p.topic;
   let reusable = p.qos === 0;
+  if (p.dup && p.qos === 0) {
+    // The DUP flag MUST be 0 for QoS 0 messages [MQTT-3.3.1-2]: a malformed packet.
+    c.disconnect(ReasonCode.MalformedPacket, 'protocol-error');
+    return;
+  }
 
   if (v5 && props !== undefined) {
     const alias = props.topicAlias;
@@ -41,6 +46,11 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
       return;
     }
     if (props.messageExpiryInterval !== undefined) reusable = false; // forwarded as time left
+    if (props.responseTopic !== undefined && broker.validateTopic(props.responseTopic) !== null) {
+      // The Response Topic is a topic name: no wildcards [MQTT-3.3.2-14].
+      c.disconnect(ReasonCode.ProtocolError, 'protocol-error');
+      return;
+    }
   }
 
   const invalid = topic.length === 0 ? 'empty topic name' : broker.validateTopic(topic);

@@ -12,6 +12,11 @@ export function handleSubscribe(c: MqttConnection, p: SubscribePacket): void {
   const session = c.session!;
   const v5 = c.version === 5;
   const subId = p.properties?.subscriptionIdentifiers?.[0];
+  if (subId === 0) {
+    // A Subscription Identifier of 0 is a Protocol Error (MQTT 5.0 §3.8.2.1.2).
+    c.disconnect(ReasonCode.ProtocolError, 'protocol-error');
+    return;
+  }
   const authorize = broker.hooks.get('client.authorize.subscribe');
   const codes: number[] = [];
   const granted: Array<{ sub: StoredSubscription; existed: boolean }> = [];

@@ -177,8 +177,8 @@ export class Broker {
       if (s.willTimer !== undefined) clearTimeout(s.willTimer);
       if (s.expiryTimer !== undefined) clearTimeout(s.expiryTimer);
     }
+    // The composition root closes the store after the listeners and HTTP are down.
     await this.committer.flush();
-    await this.store.close();
   }
 
   get isStopping(): boolean {
