@@ -1,18 +1,24 @@
 // Idle connections for the `conns` scenario: each connects, subscribes to one topic of its own and
-// then stays silent but for keep-alive. A few hundred handshakes run at once per process so the
-// broker's listen backlog does not overflow (a dropped SYN costs a one-second retransmit).
+// then stays silent but for keep-alive. About a hundred handshakes run at once over all processes,
+// so a broker's listen backlog (Mosquitto listens with 100) does not overflow: a dropped SYN costs
+// a one-second retransmit and makes the burst slower, not faster.
 import { openConnection, type BenchConnection, type PacketHandler } from './connection.js';
 import { monoNowMs } from './clock.js';
 import { clientId, type FromChild, type InitMessage } from './ipc.js';
 
-const CONCURRENCY = 256;
-/** Connections per loopback source address; one address has about 28,000 ephemeral ports. */
-export const CONNS_PER_ADDRESS = 10000;
+const CONCURRENCY_TOTAL = 96;
+/**
+ * Connections per loopback source address. Binding to an address with port 0 makes the kernel
+ * search for a free port among those bound on it, which grows costly with thousands per address;
+ * a fresh address per thousand keeps it cheap and far from the ~28,000 ephemeral ports.
+ */
+export const CONNS_PER_ADDRESS = 1000;
 
 /** Source address for connection `global` when the target is on loopback, else undefined. */
 export function sourceAddress(host: string, base: string, global: number): string | undefined {
   if (base === '' || !/^127\./.test(host)) return undefined;
-  return `${base}.${1 + Math.floor(global / CONNS_PER_ADDRESS)}`;
+  const k = Math.floor(global / CONNS_PER_ADDRESS);
+  return `${base}.${Math.floor(k / 250) % 256}.${1 + (k % 250)}`;
 }
 
 export class IdleConnections implements PacketHandler {
@@ -25,7 +31,7 @@ export class IdleConnections implements PacketHandler {
   constructor(
     private readonly init: InitMessage,
     private readonly send: (m: FromChild) => void,
-    /** `127.a.b` chosen per run so a new run does not collide with TIME_WAIT ports of the last. */
+    /** `127.a`, chosen per run so a new run does not meet the TIME_WAIT ports of the last. */
     private readonly addressBase: string,
   ) {}
 
@@ -60,7 +66,9 @@ export class IdleConnections implements PacketHandler {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, this.init.count) }, worker));
+    const procs = Math.ceil(o.conns / o.connsPerProc);
+    const concurrency = Math.max(8, Math.floor(CONCURRENCY_TOTAL / procs));
+    await Promise.all(Array.from({ length: Math.min(concurrency, this.init.count) }, worker));
     this.send({
       t: 'connsDone',
       connected: this.connected,

@@ -53,11 +53,11 @@ async function start(init: InitMessage): Promise<void> {
   }, 1000).unref();
 }
 
-/** `127.a.b` from the run id, the same in every process of one run. */
+/** `127.a` from the run id, the same in every process of one run (127.0.0.0/8 is all loopback). */
 function addressBase(runId: string): string {
   let h = 0;
   for (const ch of runId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return `127.${1 + (h % 254)}.${1 + ((h >>> 8) % 254)}`;
+  return `127.${1 + (h % 254)}`;
 }
 
 function fail(err: unknown): void {
