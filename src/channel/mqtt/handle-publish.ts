@@ -53,6 +53,11 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
     }
   }
 
+  if (topic.length === 0 && v5) {
+    // A zero-length Topic Name without a Topic Alias is a Protocol Error (MQTT 5.0 §3.3.2.1).
+    c.disconnect(ReasonCode.ProtocolError, 'protocol-error');
+    return;
+  }
   const invalid = topic.length === 0 ? 'empty topic name' : broker.validateTopic(topic);
   if (invalid !== null) {
     // [MQTT-3.3.2-2] no wildcards, [MQTT-4.7.3-1] not empty: 5.0 DISCONNECT 0x90, 3.1.1 close.

@@ -225,20 +225,17 @@ export class Broker {
     }
     if (session !== undefined) {
       if (session.willTimer !== undefined) {
-        // Reconnected within the Will Delay Interval: the will is not sent [MQTT-3.1.3-9].
         clearTimeout(session.willTimer);
         session.willTimer = undefined;
+        const will = session.pendingWill;
         session.pendingWill = undefined;
+        // Reconnected within the Will Delay Interval: the will is not sent [MQTT-3.1.3-9] —
+        // unless Clean Start ends the old session, which makes it due now (§3.1.3.2.2).
+        if (will !== undefined && clean) this.publishWill(clientId, session.version, will);
       }
       if (session.expiryTimer !== undefined) {
         clearTimeout(session.expiryTimer);
         session.expiryTimer = undefined;
-      }
-      if (session.pendingWill !== undefined && clean) {
-        // Clean start ends the old session: its delayed will is due now (§3.1.3.2.2).
-        const will = session.pendingWill;
-        session.pendingWill = undefined;
-        this.publishWill(clientId, session.version, will);
       }
     }
     let present = false;
@@ -443,6 +440,7 @@ export class Broker {
   deliverRetained(session: Session, sub: StoredSubscription): void {
     const ids = sub.subscriptionId === undefined ? undefined : [sub.subscriptionId];
     const now = this.now();
+    if (sub.filter.startsWith('$SYS')) this.sys.publishStats(true);
     this.retained.match(sub.filter, (topic, msg) => {
       if (msg.expiresAt !== 0 && msg.expiresAt <= now) {
         this.retained.delete(topic);

@@ -56,7 +56,11 @@ export class SysTopics {
     this.broker.publishInternal(topic, Buffer.from(JSON.stringify(body)), 0, false, SYS_ORIGIN);
   }
 
-  publishStats(): void {
+  /**
+   * Publish changed statistics; with `quiet`, only refresh the retained values (used just before
+   * a new $SYS subscriber receives them, so it sees current numbers, not the last interval's).
+   */
+  publishStats(quiet = false): void {
     const b = this.broker;
     const s = b.stats();
     const pairs: Array<[string, string | number]> = [
@@ -76,7 +80,8 @@ export class SysTopics {
       const payload = Buffer.from(String(value));
       const old = b.retained.get(topic);
       if (old !== undefined && old.payload.equals(payload)) continue;
-      b.publishInternal(topic, payload, 0, true, SYS_ORIGIN);
+      if (quiet && old !== undefined) b.retained.set(topic, { ...old, payload });
+      else b.publishInternal(topic, payload, 0, true, SYS_ORIGIN);
     }
   }
 }
