@@ -2,13 +2,13 @@
 // (env.ts; keys in keys.ts, values in record-codec.ts).
 //
 // How a commit is written: every op is checked and encoded first (a bad op refuses the whole
-// commit before anything is queued), then each becomes one lmdb-js `put`/`remove`, issued
-// synchronously one after the other. lmdb-js puts all writes issued in one event-loop turn into
-// one LMDB transaction, run on its writer thread, so the B-tree work and the commit's I/O happen
-// off the event loop, the ops apply in order, and the commit applies whole or not at all. Every
-// write of a turn shares lmdb-js's one promise for that transaction: no promise per op.
-// (lmdb-js's `transaction(callback)` would run the ops on the event loop instead, and its
-// callbacks never run with the prebuilt binary on Node 20 here.)
+// commit before anything is queued), then each becomes one lmdb-js `put`/`remove`, all inside one
+// `batch`: lmdb-js applies a batch in one LMDB transaction on its writer thread, so the B-tree
+// work and the commit's I/O happen off the event loop, the ops apply in order, and the commit
+// applies whole or not at all. The batch has one promise; its writes have none. (lmdb-js's
+// `transaction(callback)` would run the ops on the event loop instead, and its callbacks never
+// run with the prebuilt binary on Node 20 here; why the environment groups writes only by
+// explicit batches: env.ts.)
 //
 // deleteSession removes a session's whole outbound and inbound range, which needs the keys:
 // those already committed come from a read snapshot; those of commits still in flight (not yet
@@ -88,14 +88,9 @@ export class LmdbBrokerStore implements BrokerStore {
           return Promise.reject(malformedOpError(i, err));
         }
       }
-      // Every op writes at least one key, so `written` is set.
-      let written: Promise<boolean> | undefined;
-      for (let j = 0; j < dbs.length; j++) {
-        const v = values[j];
-        written = v === undefined ? dbs[j]!.remove(keys[j] as Buffer) : dbs[j]!.put(keys[j] as Buffer, v);
-      }
+      const written = this.sessions.batch(this.issue);
       this.inFlight.push(ops.slice());
-      return (this.tail = this.settle(written!, this.tail));
+      return (this.tail = this.settle(written, this.tail));
     } catch (err) {
       return Promise.reject(new TwinhubError(Errors.STORE_WRITE_FAILED, `store write failed: ${(err as Error).message}`, undefined, { cause: err }));
     } finally {
@@ -124,6 +119,16 @@ export class LmdbBrokerStore implements BrokerStore {
       },
     );
   }
+
+  /** Queue the encoded writes as one lmdb-js batch: one transaction, no promise per write. */
+  private readonly issue = (): void => {
+    const { dbs, keys, values } = this;
+    for (let j = 0; j < dbs.length; j++) {
+      const v = values[j];
+      if (v === undefined) void dbs[j]!.remove(keys[j] as Buffer);
+      else void dbs[j]!.put(keys[j] as Buffer, v);
+    }
+  };
 
   private write(db: Db, key: Uint8Array, value: Buffer | undefined): void {
     this.dbs.push(db);

@@ -59,6 +59,10 @@ export async function openDataEnv(dataDir: string, name: string, opts: DataEnvOp
       // Off in both modes: with lmdb-js's overlapping sync a commit resolves before it is flushed;
       // without it, a commit of the fsync mode resolves only once flushed.
       overlappingSync: false,
+      // Writes are grouped by explicit `batch` calls, not by event-loop turn: the implicit turn
+      // batch holds a promise of its own that nobody handles, so a failed transaction (disk full)
+      // would surface as an unhandled rejection and end the process.
+      eventTurnBatching: false,
     });
   } catch (err) {
     throw new TwinhubError(Errors.STORE_OPEN_FAILED, `cannot open LMDB environment ${path}: ${(err as Error).message}`, { path }, { cause: err });
