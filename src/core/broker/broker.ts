@@ -252,7 +252,7 @@ export class Broker {
     session.deviceId = deviceId;
     session.link = link;
     this.connected++;
-    if (session.persistent) this.committer.add({ op: 'putSession', session: this.sessionRecord(session) });
+    if (session.persistent) this.persistSession(session);
     return { session, present };
   }
 
@@ -301,7 +301,7 @@ export class Broker {
       if (will.delayInterval === 0) this.publishWill(session.clientId, session.version, will);
       else this.scheduleWill(session, will);
     }
-    this.committer.add({ op: 'putSession', session: this.sessionRecord(session) });
+    this.persistSession(session);
     this.scheduleExpiry(session, session.expiryInterval * 1000);
     void reason;
   }
@@ -316,7 +316,7 @@ export class Broker {
       if (w !== undefined) {
         this.publishWill(session.clientId, session.version, w);
         if (this.sessions.get(session.clientId) === session && session.persistent)
-          this.committer.add({ op: 'putSession', session: this.sessionRecord(session) });
+          this.persistSession(session);
       }
     }, delay * 1000);
     session.willTimer.unref();
@@ -348,9 +348,13 @@ export class Broker {
     if (session.subscriptions !== null) for (const f of session.subscriptions.keys()) this.routes.remove(session, f);
     if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
     this.sessions.delete(session.clientId);
-    // A session that was never persistent has nothing stored; a delete is cheap either way and
-    // covers a session that was persistent in an earlier connection.
-    this.committer.add({ op: 'deleteSession', clientId: session.clientId });
+    // A session that never reached the store (clean sessions) costs no write when it ends.
+    if (session.stored) this.committer.add({ op: 'deleteSession', clientId: session.clientId });
+  }
+
+  private persistSession(session: Session): void {
+    session.stored = true;
+    this.committer.add({ op: 'putSession', session: this.sessionRecord(session) });
   }
 
   sessionRecord(session: Session): SessionRecord {
@@ -368,6 +372,7 @@ export class Broker {
 
   private async restoreSession(rec: SessionRecord, now: number): Promise<void> {
     const session = new Session(rec.clientId, rec.protocolVersion, rec.expiryInterval);
+    session.stored = true;
     // A session connected when the process stopped counts as disconnected at restart.
     session.disconnectedAt = rec.disconnectedAt === 0 ? now : rec.disconnectedAt;
     session.deviceId = rec.deviceId;
@@ -433,7 +438,7 @@ export class Broker {
 
   /** Persist the session's subscriptions after a SUBSCRIBE/UNSUBSCRIBE. */
   saveSession(session: Session): void {
-    if (session.persistent) this.committer.add({ op: 'putSession', session: this.sessionRecord(session) });
+    if (session.persistent) this.persistSession(session);
   }
 
   /** Retained messages matching a new subscription, sent with RETAIN set [MQTT-3.3.1-9]. */

@@ -62,6 +62,8 @@ export class Session {
   willTimer: NodeJS.Timeout | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
   nextSeq = 1;
+  /** Something of this session is in the store (so ending it must delete it there). */
+  stored = false;
   private nextPacketId = 1;
 
   constructor(clientId: string, version: ProtocolVersion, expiryInterval: number) {
