@@ -30,7 +30,7 @@ const { values: args } = parseArgs({
     'latency-duration': { type: 'string' },
     settle: { type: 'string' },
     'mosquitto-inflight': { type: 'string', default: '1000' },
-    'wait-idle': { type: 'string', default: '60' },
+    'wait-idle': { type: 'string', default: '20' },
     repeat: { type: 'string', default: '1' },
     md: { type: 'string' },
     help: { type: 'boolean', default: false },
