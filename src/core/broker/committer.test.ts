@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryBrokerStore } from '../../adapters/memory/broker-store.js';
+import type { BrokerStore, StoreOp } from '../../ports/broker-store.js';
+import type { AckWaiter } from './committer.js';
+import { Committer } from './committer.js';
+
+class Recorder implements AckWaiter {
+  readonly events: string[] = [];
+  ackReady(ack: Buffer): void {
+    this.events.push(`ok:${ack.toString()}`);
+  }
+  ackFailed(ack: Buffer): void {
+    this.events.push(`fail:${ack.toString()}`);
+  }
+}
+
+const op = (n: number): StoreOp => ({ op: 'deleteRetained', topic: `t/${n}` });
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+test('the writes of one turn go into one commit; its acks are released after it, in order', async () => {
+  const store = new MemoryBrokerStore();
+  const commits: number[] = [];
+  const real = store.commit.bind(store);
+  store.commit = (ops) => {
+    commits.push(ops.length);
+    return real(ops);
+  };
+  const c = new Committer(store, () => undefined);
+  const w = new Recorder();
+  c.add(op(1));
+  c.afterCommit(w, Buffer.from('a'));
+  c.add(op(2));
+  c.afterCommit(w, Buffer.from('b'));
+  assert.equal(c.pendingOps, 2);
+  assert.deepEqual(w.events, [], 'nothing is released before the commit');
+  await c.flush();
+  assert.deepEqual(commits, [2]);
+  assert.deepEqual(w.events, ['ok:a', 'ok:b']);
+});
+
+test('acks of a later turn are never released before those of an earlier, slower commit', async () => {
+  let release!: () => void;
+  const slow = new Promise<void>((r) => (release = r));
+  let calls = 0;
+  const store = {
+    commit: (_ops: readonly StoreOp[]) => (++calls === 1 ? slow : Promise.resolve()),
+  } as unknown as BrokerStore;
+  const c = new Committer(store, () => undefined);
+  const w = new Recorder();
+  c.add(op(1));
+  c.afterCommit(w, Buffer.from('first'));
+  await tick();
+  c.add(op(2));
+  c.afterCommit(w, Buffer.from('second'));
+  await tick();
+  await tick();
+  assert.deepEqual(w.events, []);
+  release();
+  await c.flush();
+  assert.deepEqual(w.events, ['ok:first', 'ok:second']);
+});
+
+test('a failed commit fails its acks, reports the store unwritable, and recovers on success', async () => {
+  const store = new MemoryBrokerStore();
+  const health: string[] = [];
+  const c = new Committer(store, (writable, err) => health.push(writable ? 'up' : `down:${err}`));
+  const w = new Recorder();
+  store.failNextCommits(1, new Error('disk full'));
+  c.add(op(1));
+  c.afterCommit(w, Buffer.from('x'));
+  await c.flush();
+  assert.deepEqual(w.events, ['fail:x']);
+  assert.equal(c.storeWritable, false);
+  assert.match(health[0]!, /^down:.*disk full/);
+  c.add(op(2));
+  c.afterCommit(w, Buffer.from('y'));
+  await c.flush();
+  assert.deepEqual(w.events, ['fail:x', 'ok:y']);
+  assert.equal(c.storeWritable, true);
+  assert.deepEqual(health.slice(1), ['up']);
+});
+
+test('an ack with no writes of its own still waits behind the commit before it', async () => {
+  const store = new MemoryBrokerStore();
+  const c = new Committer(store, () => undefined);
+  const w = new Recorder();
+  c.add(op(1));
+  c.afterCommit(w, Buffer.from('durable'));
+  assert.equal(c.busy, true);
+  c.afterCommit(w, Buffer.from('behind'));
+  await c.flush();
+  assert.deepEqual(w.events, ['ok:durable', 'ok:behind']);
+});
