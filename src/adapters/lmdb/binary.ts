@@ -6,11 +6,15 @@
 // then; never reusing slab space guarantees it without tracking commits, and one Buffer per
 // 64 KiB (instead of one per record) keeps allocation and lmdb's per-buffer address lookup off
 // the per-message path. A slab is freed by GC once no view of it is alive.
+//
+// Writers are plain functions `put…(buffer, position, value) → next position` without bounds
+// checks: an encoder computes an upper bound of its record's size, reserves it once, and writes.
 
 const SLAB_SIZE = 64 * 1024;
 
 export class Slab {
   buf: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  /** Write position; encoders read it after `reserve` and store it back before `end`. */
   pos = 0;
   /** Where the record being written starts. */
   private start = 0;
@@ -20,6 +24,11 @@ export class Slab {
     this.start = this.pos;
   }
 
+  /** Make room for `n` more bytes of the current record (may move it to a new slab: re-read `buf`). */
+  reserve(n: number): void {
+    if (this.pos + n > this.buf.length) this.grow(n);
+  }
+
   /** The record written since `begin`, as a view that stays valid and unchanged. */
   end(): Buffer {
     const view = this.buf.subarray(this.start, this.pos);
@@ -27,21 +36,6 @@ export class Slab {
     return view;
   }
 
-  /** Offset of the write position from the start of the current record (survives `grow`). */
-  get offset(): number {
-    return this.pos - this.start;
-  }
-
-  /** The bytes of the current record from `offset` to the write position. */
-  since(offset: number): Buffer {
-    return this.buf.subarray(this.start + offset, this.pos);
-  }
-
-  ensure(n: number): void {
-    if (this.pos + n > this.buf.length) this.grow(n);
-  }
-
-  /** Move the current record to a fresh slab with room for `n` more bytes. */
   private grow(n: number): void {
     const used = this.pos - this.start;
     const next = Buffer.allocUnsafe(Math.max(SLAB_SIZE, used + n));
@@ -50,81 +44,77 @@ export class Slab {
     this.start = 0;
     this.pos = used;
   }
-
-  u8(v: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = v;
-  }
-
-  u16(v: number): void {
-    this.ensure(2);
-    const b = this.buf;
-    b[this.pos++] = v >>> 8;
-    b[this.pos++] = v & 0xff;
-  }
-
-  u32(v: number): void {
-    this.ensure(4);
-    const b = this.buf;
-    b[this.pos++] = v >>> 24;
-    b[this.pos++] = (v >>> 16) & 0xff;
-    b[this.pos++] = (v >>> 8) & 0xff;
-    b[this.pos++] = v & 0xff;
-  }
-
-  /** An integer 0..2^53-1 as 8 bytes big-endian, so keys sort by it. */
-  u64(v: number): void {
-    this.u32(Math.floor(v / 0x1_0000_0000));
-    this.u32(v >>> 0);
-  }
-
-  f64(v: number): void {
-    this.ensure(8);
-    this.buf.writeDoubleBE(v, this.pos);
-    this.pos += 8;
-  }
-
-  /** A string as u32 byte length + UTF-8. */
-  str(s: string): void {
-    const len = s.length;
-    this.ensure(4 + len * 3);
-    const b = this.buf;
-    const at = this.pos + 4;
-    let n = 0;
-    // Topics and client ids are short and mostly ASCII: a byte loop beats the native call.
-    if (len <= 64) {
-      for (; n < len; n++) {
-        const c = s.charCodeAt(n);
-        if (c > 0x7f) break;
-        b[at + n] = c;
-      }
-    }
-    if (n < len) n = b.write(s, at, 'utf8');
-    this.u32(n);
-    this.pos += n;
-  }
-
-  /** Bytes as u32 length + the bytes. */
-  bytes(v: Uint8Array): void {
-    this.u32(v.length);
-    this.raw(v);
-  }
-
-  /** Bytes without a length. */
-  raw(v: Uint8Array): void {
-    const n = v.length;
-    this.ensure(n);
-    const b = this.buf;
-    if (n <= 32) {
-      for (let i = 0; i < n; i++) b[this.pos + i] = v[i]!;
-    } else {
-      b.set(v, this.pos);
-    }
-    this.pos += n;
-  }
 }
 
-/** Reads what `Slab` wrote. Bounds are checked by Buffer itself (a short record throws). */
+/** Upper bound of the bytes `putStr` writes for `s`. */
+export function strBound(s: string): number {
+  return 4 + 3 * s.length;
+}
+
+export function put8(b: Buffer, p: number, v: number): number {
+  b[p] = v;
+  return p + 1;
+}
+
+export function put16(b: Buffer, p: number, v: number): number {
+  b[p] = v >>> 8;
+  b[p + 1] = v & 0xff;
+  return p + 2;
+}
+
+export function put32(b: Buffer, p: number, v: number): number {
+  b[p] = v >>> 24;
+  b[p + 1] = (v >>> 16) & 0xff;
+  b[p + 2] = (v >>> 8) & 0xff;
+  b[p + 3] = v & 0xff;
+  return p + 4;
+}
+
+/** An integer 0..2^53-1 as 8 bytes big-endian, so keys sort by it. */
+export function put64(b: Buffer, p: number, v: number): number {
+  return put32(b, put32(b, p, Math.floor(v / 0x1_0000_0000)), v >>> 0);
+}
+
+export function putF64(b: Buffer, p: number, v: number): number {
+  b.writeDoubleBE(v, p);
+  return p + 8;
+}
+
+/** A string as u32 byte length + UTF-8. */
+export function putStr(b: Buffer, p: number, s: string): number {
+  const len = s.length;
+  const at = p + 4;
+  let n = 0;
+  // Topics and client ids are short and mostly ASCII: a byte loop beats the native call.
+  if (len <= 64) {
+    for (; n < len; n++) {
+      const c = s.charCodeAt(n);
+      if (c > 0x7f) break;
+      b[at + n] = c;
+    }
+  }
+  if (n < len) n = b.write(s, at, 'utf8');
+  put32(b, p, n);
+  return at + n;
+}
+
+/** Bytes as u32 length + the bytes. */
+export function putBytes(b: Buffer, p: number, v: Uint8Array): number {
+  return putRaw(b, put32(b, p, v.length), v);
+}
+
+/** Bytes without a length. */
+export function putRaw(b: Buffer, p: number, v: Uint8Array): number {
+  const n = v.length;
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) b[p + i] = v[i]!;
+  } else {
+    b.set(v, p);
+  }
+  return p + n;
+}
+
+/** Reads what the writers wrote; a short or damaged record throws a RangeError. */
 export class Reader {
   pos = 0;
   constructor(readonly buf: Buffer) {}

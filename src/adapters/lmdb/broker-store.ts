@@ -22,9 +22,9 @@ import type { Database } from 'lmdb';
 import { Errors, TwinhubError } from '../../common/errors.js';
 import type { BrokerStore, OutboundRecord, SessionRecord, StoredMessage, StoreOp } from '../../ports/broker-store.js';
 import { checkStoreOp, malformedOpError } from '../check-store-op.js';
-import { asBuffer, Slab } from './binary.js';
+import { asBuffer, put16, put64, putRaw, Slab } from './binary.js';
 import { openDataEnv, type DataEnv } from './env.js';
-import { packetIdOfKey, prefixEnd, seqOfKey, writeClientKey, writeRetainedKey } from './keys.js';
+import { clientKeyBound, packetIdOfKey, prefixEnd, putClientKey, putRetainedKey, retainedKeyBound, seqOfKey } from './keys.js';
 import { decodeOutbound, decodeRetained, decodeSession, encodeOutbound, encodeRetained, encodeSession } from './record-codec.js';
 
 type Db = Database<Buffer, Buffer>;
@@ -191,45 +191,48 @@ export class LmdbBrokerStore implements BrokerStore {
     }
   }
 
-  /** Write the client key into the current slab record (consecutive ops mostly share a client). */
-  private writeClient(clientId: string): void {
+  /**
+   * Begin a key record: the client key of `clientId` and room for `extra` more bytes. Consecutive
+   * ops mostly concern one client (a subscriber's queue), so the last client key is copied, not
+   * encoded again. Returns the write position; `w.buf` holds the record.
+   */
+  private beginClientKey(clientId: string, extra: number): number {
     const w = this.w;
-    if (clientId === this.lastClientId) {
-      w.raw(this.lastClientKey!);
-    } else {
-      const at = w.offset;
-      writeClientKey(w, clientId);
-      this.lastClientKey = w.since(at);
-      this.lastClientId = clientId;
-    }
+    w.begin();
+    const cached = clientId === this.lastClientId ? this.lastClientKey : undefined;
+    w.reserve((cached !== undefined ? cached.length : clientKeyBound(clientId)) + extra);
+    const b = w.buf;
+    if (cached !== undefined) return putRaw(b, w.pos, cached);
+    const at = w.pos;
+    const p = putClientKey(b, at, clientId);
+    this.lastClientKey = b.subarray(at, p);
+    this.lastClientId = clientId;
+    return p;
   }
 
   private clientKey(clientId: string): Buffer {
-    this.w.begin();
-    this.writeClient(clientId);
+    this.w.pos = this.beginClientKey(clientId, 0);
     return this.w.end();
   }
 
   private outboundKey(clientId: string, seq: number): Buffer {
-    const w = this.w;
-    w.begin();
-    this.writeClient(clientId);
-    w.u64(seq);
-    return w.end();
+    const p = this.beginClientKey(clientId, 8);
+    this.w.pos = put64(this.w.buf, p, seq);
+    return this.w.end();
   }
 
   private inboundKey(clientId: string, packetId: number): Buffer {
-    const w = this.w;
-    w.begin();
-    this.writeClient(clientId);
-    w.u16(packetId);
-    return w.end();
+    const p = this.beginClientKey(clientId, 2);
+    this.w.pos = put16(this.w.buf, p, packetId);
+    return this.w.end();
   }
 
   private retainedKey(topic: string): Buffer {
-    this.w.begin();
-    writeRetainedKey(this.w, topic);
-    return this.w.end();
+    const w = this.w;
+    w.begin();
+    w.reserve(retainedKeyBound(topic));
+    w.pos = putRetainedKey(w.buf, w.pos, topic);
+    return w.end();
   }
 
   loadSessions(): Promise<SessionRecord[]> {

@@ -12,39 +12,37 @@
 // length prefix (not a delimiter) keeps one client's range from containing another client whose
 // id merely starts with the same bytes.
 import { createHash } from 'node:crypto';
-import type { Slab } from './binary.js';
+import { put16, put8, putRaw } from './binary.js';
 
 const SHORT_MAX = 400;
 const LONG_MARK = 0xffff;
 
-/** Write the client key of `clientId` into the current record of `w`. */
-export function writeClientKey(w: Slab, clientId: string): void {
-  w.ensure(2 + clientId.length * 3);
-  const at = w.pos + 2;
-  const n = w.buf.write(clientId, at, 'utf8');
-  if (n <= SHORT_MAX) {
-    w.u16(n);
-    w.pos += n;
-  } else {
-    const digest = createHash('sha256').update(w.buf.subarray(at, at + n)).digest();
-    w.u16(LONG_MARK);
-    w.raw(digest);
-  }
+/** Upper bound of the bytes `putClientKey` writes. */
+export function clientKeyBound(clientId: string): number {
+  return 2 + 3 * clientId.length;
 }
 
-/** Write the retained-message key of `topic` into the current record of `w`. */
-export function writeRetainedKey(w: Slab, topic: string): void {
-  w.ensure(1 + topic.length * 3);
-  const at = w.pos + 1;
-  const n = w.buf.write(topic, at, 'utf8');
-  if (n <= SHORT_MAX) {
-    w.u8(0);
-    w.pos += n;
-  } else {
-    const digest = createHash('sha256').update(w.buf.subarray(at, at + n)).digest();
-    w.u8(1);
-    w.raw(digest);
-  }
+/** Write the client key of `clientId` at `p` (room for clientKeyBound reserved); returns the end. */
+export function putClientKey(b: Buffer, p: number, clientId: string): number {
+  const at = p + 2;
+  const n = b.write(clientId, at, 'utf8');
+  if (n <= SHORT_MAX) return put16(b, p, n) + n;
+  const digest = createHash('sha256').update(b.subarray(at, at + n)).digest();
+  return putRaw(b, put16(b, p, LONG_MARK), digest);
+}
+
+/** Upper bound of the bytes `putRetainedKey` writes. */
+export function retainedKeyBound(topic: string): number {
+  return 1 + 3 * topic.length;
+}
+
+/** Write the retained-message key of `topic` at `p` (room reserved); returns the end. */
+export function putRetainedKey(b: Buffer, p: number, topic: string): number {
+  const at = p + 1;
+  const n = b.write(topic, at, 'utf8');
+  if (n <= SHORT_MAX) return put8(b, p, 0) + n;
+  const digest = createHash('sha256').update(b.subarray(at, at + n)).digest();
+  return putRaw(b, put8(b, p, 1), digest);
 }
 
 /** The exclusive end of the key range of every outbound / inbound key starting with `prefix`. */

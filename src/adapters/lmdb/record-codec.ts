@@ -21,7 +21,7 @@
 import type { Properties, QoS, UserProperty } from '../../codec/mqtt/packets.js';
 import type { OutboundRecord, SessionRecord, StoredMessage, StoredSubscription, StoredWill } from '../../ports/broker-store.js';
 import { PROPERTY_FIELDS, type PropertyKind } from '../check-store-op.js';
-import { Reader, type Slab } from './binary.js';
+import { put16, put32, put8, putBytes, putF64, putStr, Reader, strBound, type Slab } from './binary.js';
 
 const TAG_OUTBOUND = 1;
 const TAG_SESSION = 2;
@@ -46,32 +46,39 @@ for (const [field, id, kind] of PROPERTY_FIELDS) {
 // after the other: its encoding is kept and copied instead of encoded again. Slab bytes are never
 // rewritten, so the kept view stays valid; messages are immutable by the port's convention.
 let lastMessage: StoredMessage | undefined;
-let lastMessageBytes: Buffer | undefined;
+let lastBuf: Buffer | undefined;
+let lastStart = 0;
+let lastEnd = 0;
 
 export function encodeOutbound(w: Slab, r: OutboundRecord): Buffer {
-  w.begin();
-  w.ensure(5);
-  const b = w.buf;
-  b[w.pos++] = TAG_OUTBOUND;
-  b[w.pos++] = r.qos;
-  b[w.pos++] = STATE_CODE[r.state];
-  w.u16(r.packetId);
+  const m = r.message;
   const ids = r.subscriptionIds;
+  const cached = m === lastMessage ? lastBuf : undefined;
+  w.begin();
+  w.reserve(6 + (ids === undefined ? 0 : 4 + 4 * ids.length) + (cached !== undefined ? lastEnd - lastStart : messageBound(m)));
+  const b = w.buf;
+  let p = w.pos;
+  b[p++] = TAG_OUTBOUND;
+  b[p++] = r.qos;
+  b[p++] = STATE_CODE[r.state];
+  p = put16(b, p, r.packetId);
   if (ids === undefined) {
-    w.u8(0);
+    b[p++] = 0;
   } else {
-    w.u8(1);
-    w.u32(ids.length);
-    for (let i = 0; i < ids.length; i++) w.u32(ids[i]!);
+    b[p++] = 1;
+    p = put32(b, p, ids.length);
+    for (let i = 0; i < ids.length; i++) p = put32(b, p, ids[i]!);
   }
-  if (r.message === lastMessage && lastMessageBytes !== undefined) {
-    w.raw(lastMessageBytes);
+  if (cached !== undefined) {
+    p += cached.copy(b, p, lastStart, lastEnd);
   } else {
-    const at = w.offset;
-    writeMessage(w, r.message);
-    lastMessage = r.message;
-    lastMessageBytes = w.since(at);
+    lastStart = p;
+    p = putMessage(b, p, m);
+    lastMessage = m;
+    lastBuf = b;
+    lastEnd = p;
   }
+  w.pos = p;
   return w.end();
 }
 
@@ -95,8 +102,8 @@ export function decodeOutbound(value: Buffer, seq: number): OutboundRecord {
 
 export function encodeRetained(w: Slab, m: StoredMessage): Buffer {
   w.begin();
-  w.u8(TAG_RETAINED);
-  writeMessage(w, m);
+  w.reserve(1 + messageBound(m));
+  w.pos = putMessage(w.buf, put8(w.buf, w.pos, TAG_RETAINED), m);
   return w.end();
 }
 
@@ -107,33 +114,41 @@ export function decodeRetained(value: Buffer): StoredMessage {
 }
 
 export function encodeSession(w: Slab, s: SessionRecord): Buffer {
-  w.begin();
-  w.u8(TAG_SESSION);
-  w.str(s.clientId);
-  w.u8(s.protocolVersion);
-  w.u32(s.expiryInterval);
-  w.f64(s.disconnectedAt);
-  const will = s.pendingWill;
-  w.u8((will !== undefined ? 1 : 0) | (s.deviceId !== undefined ? 2 : 0));
   const subs = s.subscriptions;
-  w.u32(subs.length);
+  const will = s.pendingWill;
+  let bound = 1 + strBound(s.clientId) + 1 + 4 + 8 + 1 + 4 + (s.deviceId !== undefined ? strBound(s.deviceId) : 0);
+  for (let i = 0; i < subs.length; i++) bound += strBound(subs[i]!.filter) + 5;
+  if (will !== undefined) bound += strBound(will.topic) + 5 + propertiesBound(will.properties) + 4 + will.payload.length;
+  w.begin();
+  w.reserve(bound);
+  const b = w.buf;
+  let p = put8(b, w.pos, TAG_SESSION);
+  p = putStr(b, p, s.clientId);
+  p = put8(b, p, s.protocolVersion);
+  p = put32(b, p, s.expiryInterval);
+  p = putF64(b, p, s.disconnectedAt);
+  p = put8(b, p, (will !== undefined ? 1 : 0) | (s.deviceId !== undefined ? 2 : 0));
+  p = put32(b, p, subs.length);
   for (let i = 0; i < subs.length; i++) {
     const sub = subs[i]!;
-    w.str(sub.filter);
+    p = putStr(b, p, sub.filter);
     const hasId = sub.subscriptionId !== undefined;
-    w.u8(
+    p = put8(
+      b,
+      p,
       sub.qos | (sub.noLocal ? 4 : 0) | (sub.retainAsPublished ? 8 : 0) | (sub.retainHandling << 4) | (hasId ? 64 : 0),
     );
-    if (hasId) w.u32(sub.subscriptionId!);
+    if (hasId) p = put32(b, p, sub.subscriptionId!);
   }
   if (will !== undefined) {
-    w.str(will.topic);
-    w.u8(will.qos | (will.retain ? 4 : 0) | (will.properties !== undefined ? 8 : 0));
-    w.u32(will.delayInterval);
-    if (will.properties !== undefined) writeProperties(w, will.properties);
-    w.bytes(will.payload);
+    p = putStr(b, p, will.topic);
+    p = put8(b, p, will.qos | (will.retain ? 4 : 0) | (will.properties !== undefined ? 8 : 0));
+    p = put32(b, p, will.delayInterval);
+    if (will.properties !== undefined) p = putProperties(b, p, will.properties);
+    p = putBytes(b, p, will.payload);
   }
-  if (s.deviceId !== undefined) w.str(s.deviceId);
+  if (s.deviceId !== undefined) p = putStr(b, p, s.deviceId);
+  w.pos = p;
   return w.end();
 }
 
@@ -174,16 +189,20 @@ export function decodeSession(value: Buffer): SessionRecord {
   return s;
 }
 
-function writeMessage(w: Slab, m: StoredMessage): void {
+function messageBound(m: StoredMessage): number {
+  return 1 + 8 + 8 + 2 + strBound(m.topic) + strBound(m.originClientId) + propertiesBound(m.properties) + 4 + m.payload.length;
+}
+
+function putMessage(b: Buffer, p: number, m: StoredMessage): number {
   const props = m.properties;
-  w.u8(m.qos | (m.retain ? 4 : 0) | (props !== undefined ? 8 : 0));
-  w.f64(m.receivedAt);
-  w.f64(m.expiresAt);
-  w.u16(m.priority);
-  w.str(m.topic);
-  w.str(m.originClientId);
-  if (props !== undefined) writeProperties(w, props);
-  w.bytes(m.payload);
+  p = put8(b, p, m.qos | (m.retain ? 4 : 0) | (props !== undefined ? 8 : 0));
+  p = putF64(b, p, m.receivedAt);
+  p = putF64(b, p, m.expiresAt);
+  p = put16(b, p, m.priority);
+  p = putStr(b, p, m.topic);
+  p = putStr(b, p, m.originClientId);
+  if (props !== undefined) p = putProperties(b, p, props);
+  return putBytes(b, p, m.payload);
 }
 
 function readMessage(r: Reader): StoredMessage {
@@ -208,41 +227,68 @@ function readMessage(r: Reader): StoredMessage {
   return m;
 }
 
-function writeProperties(w: Slab, p: Properties): void {
+function propertiesBound(p: Properties | undefined): number {
+  if (p === undefined) return 0;
+  let n = 1;
   for (const field in p) {
     const v = (p as Record<string, unknown>)[field];
     if (v === undefined) continue;
-    const entry = ID_OF_FIELD.get(field)!;
-    w.u8(entry[0]);
-    switch (entry[1]) {
+    switch (ID_OF_FIELD.get(field)![1]) {
       case 'int':
-        w.u32(v as number);
+        n += 5;
         break;
       case 'string':
-        w.str(v as string);
+        n += 1 + strBound(v as string);
         break;
       case 'binary':
-        w.bytes(v as Buffer);
+        n += 5 + (v as Buffer).length;
         break;
-      case 'ints': {
-        const a = v as number[];
-        w.u32(a.length);
-        for (let i = 0; i < a.length; i++) w.u32(a[i]!);
+      case 'ints':
+        n += 5 + 4 * (v as number[]).length;
         break;
-      }
       case 'pairs': {
-        // User Property order and duplicates are kept (MQTT 5.0 §3.3.2.3.7).
         const a = v as UserProperty[];
-        w.u32(a.length);
-        for (let i = 0; i < a.length; i++) {
-          w.str(a[i]![0]);
-          w.str(a[i]![1]);
-        }
+        n += 5;
+        for (let i = 0; i < a.length; i++) n += strBound(a[i]![0]) + strBound(a[i]![1]);
         break;
       }
     }
   }
-  w.u8(0);
+  return n;
+}
+
+function putProperties(b: Buffer, p: number, props: Properties): number {
+  for (const field in props) {
+    const v = (props as Record<string, unknown>)[field];
+    if (v === undefined) continue;
+    const entry = ID_OF_FIELD.get(field)!;
+    p = put8(b, p, entry[0]);
+    switch (entry[1]) {
+      case 'int':
+        p = put32(b, p, v as number);
+        break;
+      case 'string':
+        p = putStr(b, p, v as string);
+        break;
+      case 'binary':
+        p = putBytes(b, p, v as Buffer);
+        break;
+      case 'ints': {
+        const a = v as number[];
+        p = put32(b, p, a.length);
+        for (let i = 0; i < a.length; i++) p = put32(b, p, a[i]!);
+        break;
+      }
+      case 'pairs': {
+        // User Property order and duplicates are kept [MQTT-3.3.2-18].
+        const a = v as UserProperty[];
+        p = put32(b, p, a.length);
+        for (let i = 0; i < a.length; i++) p = putStr(b, putStr(b, p, a[i]![0]), a[i]![1]);
+        break;
+      }
+    }
+  }
+  return put8(b, p, 0);
 }
 
 function readProperties(r: Reader): Properties {
