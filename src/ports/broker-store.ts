@@ -78,7 +78,16 @@ export type StoreOp =
   | { op: 'deleteRetained'; topic: string };
 
 export interface BrokerStore {
-  /** Apply all ops in one transaction, in order. Resolves when durable. */
+  /**
+   * Apply all ops in one transaction, in order. Resolves when durable.
+   *
+   * Every op is checked first (src/adapters/check-store-op.ts); one malformed op refuses the whole
+   * commit. A refused or failed commit rejects with TwinhubError STORE_WRITE_FAILED and nothing of
+   * it applies. Commits settle in the order they were called, so a caller may issue the next
+   * commit before the previous one settles and still release acknowledgements in order. Buffers
+   * and StoredMessage objects are immutable once committed (adapters may keep references); an
+   * optional field set to `undefined` loads back absent.
+   */
   commit(ops: readonly StoreOp[]): Promise<void>;
   /** Every stored session (read at start-up). */
   loadSessions(): Promise<SessionRecord[]>;
