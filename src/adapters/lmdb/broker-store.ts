@@ -6,8 +6,8 @@
 // `batch`: lmdb-js applies a batch in one LMDB transaction on its writer thread, so the B-tree
 // work and the commit's I/O happen off the event loop, the ops apply in order, and the commit
 // applies whole or not at all. The batch has one promise; its writes have none. (lmdb-js's
-// `transaction(callback)` would run the ops on the event loop instead, and its callbacks never
-// run with the prebuilt binary on Node 20 here; why the environment groups writes only by
+// `transaction(callback)` would run the ops on the event loop instead, and with lmdb 3.5.6 on
+// Node 20 its callbacks never ran in our tests. Why the environment groups writes only by
 // explicit batches: env.ts.)
 //
 // deleteSession removes a session's whole outbound and inbound range, which needs the keys:

@@ -68,16 +68,21 @@ export async function openDataEnv(dataDir: string, name: string, opts: DataEnvOp
     throw new TwinhubError(Errors.STORE_OPEN_FAILED, `cannot open LMDB environment ${path}: ${(err as Error).message}`, { path }, { cause: err });
   }
   const dbOptions = { keyEncoding: 'binary', encoding: 'binary' } as const;
-  const meta = root.openDB<Buffer, Buffer>('meta', dbOptions);
-  const stored = meta.get(FORMAT_KEY);
   let formatVersion: number;
-  if (stored === undefined) {
-    formatVersion = DATA_FORMAT_VERSION;
-    const v = Buffer.allocUnsafe(4);
-    v.writeUInt32BE(formatVersion, 0);
-    meta.putSync(FORMAT_KEY, v);
-  } else {
-    formatVersion = Buffer.from(stored).readUInt32BE(0);
+  try {
+    const meta = root.openDB<Buffer, Buffer>('meta', dbOptions);
+    const stored = meta.get(FORMAT_KEY);
+    if (stored === undefined) {
+      formatVersion = DATA_FORMAT_VERSION;
+      const v = Buffer.allocUnsafe(4);
+      v.writeUInt32BE(formatVersion, 0);
+      meta.putSync(FORMAT_KEY, v);
+    } else {
+      formatVersion = Buffer.from(stored).readUInt32BE(0);
+    }
+  } catch (err) {
+    await root.close().catch(() => undefined);
+    throw new TwinhubError(Errors.STORE_OPEN_FAILED, `cannot read the data format of ${path}: ${(err as Error).message}`, { path }, { cause: err });
   }
   if (formatVersion > supported) {
     await root.close();
