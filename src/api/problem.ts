@@ -6,9 +6,6 @@ import { Errors, TwinhubError } from '../common/errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-/** Errors nobody anticipated. (To be declared in common/errors.ts with the other codes.) */
-export const INTERNAL_ERROR = { code: 'TH_INTERNAL', status: 500 } as const;
-
 export interface Problem {
   type: string;
   title: string;
@@ -38,7 +35,7 @@ function toProblem(err: FastifyError | TwinhubError | Error, request: FastifyReq
   const fe = err as FastifyError;
   if (fe.validation) return problem(400, Errors.BAD_REQUEST.code, fe.message, request.url);
   const status = typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 600 ? fe.statusCode : 500;
-  if (status >= 500) return problem(status, INTERNAL_ERROR.code, 'internal error; see the hub log', request.url);
+  if (status >= 500) return problem(status, Errors.INTERNAL.code, 'internal error; see the hub log', request.url);
   return problem(status, fe.code ?? Errors.BAD_REQUEST.code, fe.message, request.url);
 }
 

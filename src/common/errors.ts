@@ -32,4 +32,5 @@ export const Errors = {
   DATA_FORMAT_UNSUPPORTED: { code: 'TH_DATA_FORMAT_UNSUPPORTED', status: 500 },
   BAD_REQUEST: { code: 'TH_BAD_REQUEST', status: 400 },
   NOT_FOUND: { code: 'TH_NOT_FOUND', status: 404 },
+  INTERNAL: { code: 'TH_INTERNAL', status: 500 },
 } as const satisfies Record<string, ErrorSpec>;

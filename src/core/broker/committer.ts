@@ -22,7 +22,7 @@ interface Batch {
 export class Committer {
   private current: Batch | null = null;
   private scheduled = false;
-  /** Commits in flight, resolved in order; the next batch chains after the previous one. */
+  /** Settlement of the batches in flight, in order; each batch's acks chain after the previous one's. */
   private tail: Promise<void> = Promise.resolve();
   private inFlight = 0;
   storeWritable = true;
@@ -84,9 +84,11 @@ export class Committer {
     this.current = null;
     this.inFlight++;
     const ops = b.ops;
-    const previous = this.tail;
-    this.tail = previous.then(
-      () => (ops.length === 0 ? undefined : this.store.commit(ops)),
+    // Issue the commit now (stores settle commits in call order, so commits overlap on the
+    // writer thread), but release this batch's acks only after every earlier batch's.
+    const written = ops.length === 0 ? undefined : this.store.commit(ops);
+    this.tail = this.tail.then(
+      () => written,
     ).then(
       () => this.settle(b, undefined),
       (err: unknown) => this.settle(b, err ?? new Error('store commit failed')),
