@@ -100,7 +100,7 @@ export const DEFAULT_CONFIG: TwinhubConfig = {
     maxConnections: 100000,
     maxPacketSize: 1048576,
     maxQueuedMessages: 1000,
-    maxInflight: 100,
+    maxInflight: 1000,
     receiveMaximum: 1024,
     maxTopicLevels: 128,
     topicAliasMaximum: 64,

@@ -40,6 +40,21 @@ function flushAll(): void {
   dirty.length = 0;
 }
 
+const kConn = Symbol('twinhub.mqttConnection');
+type StreamWithConn = Duplex & { [kConn]: MqttConnection };
+function onDataShared(this: StreamWithConn, chunk: Buffer): void {
+  this[kConn].onData(chunk);
+}
+function onErrorShared(this: StreamWithConn, err: Error): void {
+  this[kConn].onError(err);
+}
+function onCloseShared(this: StreamWithConn): void {
+  this[kConn].onClose();
+}
+function onDrainShared(this: StreamWithConn): void {
+  this[kConn].onDrain();
+}
+
 export function acceptMqtt(broker: Broker, conn: AcceptedConnection): void {
   new MqttConnection(broker, conn);
 }
@@ -86,16 +101,19 @@ export class MqttConnection implements SessionLink, Channel, AckWaiter {
     this.lastRx = this.openedAt = broker.clock;
     this.parser = new MqttParser(this.onPacket, broker.config.limits.maxPacketSize);
     const s = this.stream;
-    s.on('data', this.onData);
-    s.on('error', this.onError);
-    s.on('close', this.onClose);
-    s.on('drain', this.onDrain);
+    // Shared listeners find their connection through a property of the stream: four closures per
+    // connection would cost about 300 bytes of every idle client (DESIGN.md memory target).
+    (s as StreamWithConn)[kConn] = this;
+    s.on('data', onDataShared);
+    s.on('error', onErrorShared);
+    s.on('close', onCloseShared);
+    s.on('drain', onDrainShared);
     broker.registerChannel(this);
   }
 
   // ---------------------------------------------------------------- input
 
-  private readonly onData = (chunk: Buffer): void => {
+  onData(chunk: Buffer): void {
     this.lastRx = this.broker.clock;
     this.broker.bytesIn += chunk.length;
     try {
@@ -103,7 +121,7 @@ export class MqttConnection implements SessionLink, Channel, AckWaiter {
     } catch (err) {
       this.protocolFailure(err);
     }
-  };
+  }
 
   private readonly onPacket = (p: Packet): void => {
     if (this.state === ConnState.Connected) this.dispatch(p);
@@ -298,10 +316,10 @@ export class MqttConnection implements SessionLink, Channel, AckWaiter {
 
   // ---------------------------------------------------------------- flow control and timers
 
-  private readonly onDrain = (): void => {
+  onDrain(): void {
     const s = this.session;
     if (s !== null && s.queue !== null && s.queue.length > 0) this.broker.pump(s);
-  };
+  }
 
   tick(now: number): void {
     if (this.state === ConnState.Connected) {
@@ -348,15 +366,15 @@ export class MqttConnection implements SessionLink, Channel, AckWaiter {
     setTimeout(() => this.stream.destroy(), 1000).unref();
   }
 
-  private readonly onError = (err: Error): void => {
+  onError(err: Error): void {
     this.broker.log.debug({ clientId: this.client?.clientId, err: err.message }, 'socket error');
     if (this.state !== ConnState.Closed) this.closeReason = 'socket-error';
     this.stream.destroy();
-  };
+  }
 
-  private readonly onClose = (): void => {
+  onClose(): void {
     this.finish();
-  };
+  }
 
   /** Settle once: unregister, hand the session back to the core with the will to publish. */
   private finish(): void {

@@ -4,8 +4,11 @@
 import { MqttProtocolError, ReasonCode } from './packets.js';
 import { readUtf8 } from './utf8.js';
 
+/** Shared by every idle reader: a Buffer per connection would cost memory for nothing. */
+const NO_BYTES = Buffer.alloc(0);
+
 export class Reader {
-  buf: Buffer = Buffer.alloc(0);
+  buf: Buffer = NO_BYTES;
   pos = 0;
   end = 0;
   /** Decode as MQTT 5.0 (properties, reason codes) rather than 3.1.1. */
