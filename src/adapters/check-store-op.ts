@@ -134,6 +134,7 @@ function checkOutbound(r: OutboundRecord): void {
   checkMessage(r.message, 'record.message');
   qos(r.qos, 'record.qos');
   if (r.subscriptionIds !== undefined) ints(r.subscriptionIds, 'record.subscriptionIds');
+  if (r.retain !== undefined && typeof r.retain !== 'boolean') fail('record.retain', String(r.retain));
   int(r.packetId, 'record.packetId', 0, 0xffff);
   if (!STATES.has(r.state)) fail('record.state', String(r.state));
 }

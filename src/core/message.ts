@@ -42,3 +42,22 @@ export interface Message {
    */
   frame: Buffer | undefined;
 }
+
+/** The application properties a message carries on (§3.3.2.3), or undefined if none are set. */
+export function messageProperties(p: Properties): MessageProperties | undefined {
+  if (
+    p.payloadFormatIndicator === undefined &&
+    p.contentType === undefined &&
+    p.responseTopic === undefined &&
+    p.correlationData === undefined &&
+    p.userProperties === undefined
+  )
+    return undefined;
+  const m: MessageProperties = {};
+  if (p.payloadFormatIndicator !== undefined) m.payloadFormatIndicator = p.payloadFormatIndicator;
+  if (p.contentType !== undefined) m.contentType = p.contentType;
+  if (p.responseTopic !== undefined) m.responseTopic = p.responseTopic;
+  if (p.correlationData !== undefined) m.correlationData = p.correlationData;
+  if (p.userProperties !== undefined) m.userProperties = p.userProperties;
+  return m;
+}

@@ -63,6 +63,8 @@ export interface OutboundRecord {
   /** QoS granted to this subscriber (min of message and subscription QoS). */
   qos: QoS;
   subscriptionIds?: number[];
+  /** RETAIN as sent to this subscriber (Retain As Published, or retained-on-subscribe); absent = false. */
+  retain?: boolean;
   packetId: number; // 0 while queued
   state: 'queued' | 'await-puback' | 'await-pubrec' | 'await-pubcomp';
 }

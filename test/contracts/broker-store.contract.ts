@@ -188,6 +188,15 @@ export function brokerStoreContract(name: string, open: () => Promise<OpenedStor
       assert.deepEqual(await store.loadOutbound('c'), [released]);
     });
 
+    it('keeps the RETAIN flag as sent to the subscriber (MQTT 5.0 §3.3.1.3 Retain As Published)', async () => {
+      const sent = outbound(1, { retain: true, message: message({ retain: false }) });
+      await store.commit([{ op: 'putOutbound', clientId: 'r', record: sent }, { op: 'putOutbound', clientId: 'r', record: outbound(2) }]);
+      const loaded = await store.loadOutbound('r');
+      assert.equal(loaded[0]!.retain, true);
+      assert.equal(loaded[0]!.message.retain, false);
+      assert.equal(loaded[1]!.retain, undefined);
+    });
+
     it('deletes one outbound record, and deleting an absent one is no error', async () => {
       await store.commit([1, 2, 3].map((seq) => ({ op: 'putOutbound', clientId: 'c', record: outbound(seq) })));
       await store.commit([

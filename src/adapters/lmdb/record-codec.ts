@@ -59,7 +59,7 @@ export function encodeOutbound(w: Slab, r: OutboundRecord): Buffer {
   const b = w.buf;
   let p = w.pos;
   b[p++] = TAG_OUTBOUND;
-  b[p++] = r.qos;
+  b[p++] = r.qos | (r.retain === true ? 0x04 : 0); // bit 2: RETAIN as sent
   b[p++] = STATE_CODE[r.state];
   p = put16(b, p, r.packetId);
   if (ids === undefined) {
@@ -85,7 +85,8 @@ export function encodeOutbound(w: Slab, r: OutboundRecord): Buffer {
 export function decodeOutbound(value: Buffer, seq: number): OutboundRecord {
   const r = new Reader(value);
   tag(r, TAG_OUTBOUND, 'outbound');
-  const qos = r.u8() as QoS;
+  const qosAndRetain = r.u8();
+  const qos = (qosAndRetain & 0x03) as QoS;
   const state = STATES[r.u8()];
   if (state === undefined) throw new RangeError('corrupt outbound record: unknown state');
   const packetId = r.u16();
@@ -97,6 +98,7 @@ export function decodeOutbound(value: Buffer, seq: number): OutboundRecord {
   }
   const rec: OutboundRecord = { seq, message: readMessage(r), qos, packetId, state };
   if (subscriptionIds !== undefined) rec.subscriptionIds = subscriptionIds;
+  if ((qosAndRetain & 0x04) !== 0) rec.retain = true;
   return rec;
 }
 

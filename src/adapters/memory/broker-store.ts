@@ -155,6 +155,7 @@ function copySubscription(s: StoredSubscription): StoredSubscription {
 function copyOutbound(r: OutboundRecord): OutboundRecord {
   const c: OutboundRecord = { seq: r.seq, message: r.message, qos: r.qos, packetId: r.packetId, state: r.state };
   if (r.subscriptionIds !== undefined) c.subscriptionIds = r.subscriptionIds.slice();
+  if (r.retain !== undefined) c.retain = r.retain;
   return c;
 }
 

@@ -254,7 +254,7 @@ export class MqttConnection implements SessionLink, Channel, AckWaiter {
     if (this.congested) return false;
     const buf = encodeOutgoingPublish(this, message, 0, retain, false, 0, ids);
     if (buf === null) {
-      this.broker.drop(message, this.session!, 'too-large');
+      this.broker.dispatcher.drop(message, this.session!, 'too-large');
       return true;
     }
     this.broker.messagesOut++;
@@ -318,7 +318,7 @@ export class MqttConnection implements SessionLink, Channel, AckWaiter {
 
   onDrain(): void {
     const s = this.session;
-    if (s !== null && s.queue !== null && s.queue.length > 0) this.broker.pump(s);
+    if (s !== null && s.queue !== null && s.queue.length > 0) this.broker.dispatcher.pump(s);
   }
 
   tick(now: number): void {
@@ -387,7 +387,7 @@ export class MqttConnection implements SessionLink, Channel, AckWaiter {
     if (this.session !== null) {
       const session = this.session;
       this.session = null;
-      this.broker.connectionClosed(session, this, this.will, this.closeReason);
+      this.broker.sessions.closed(session, this, this.will);
       this.will = undefined;
     }
     if (wasConnected) {

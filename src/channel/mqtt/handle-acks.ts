@@ -6,7 +6,7 @@ import type { MqttConnection } from './connection.js';
 
 /** PUBACK ends a QoS 1 delivery to the client (§4.3.2). Unknown ids are ignored. */
 export function handlePuback(c: MqttConnection, p: AckPacket): void {
-  c.broker.acknowledge(c.session!, p.packetId, 'await-puback');
+  c.broker.dispatcher.acknowledge(c.session!, p.packetId, 'await-puback');
 }
 
 /**
@@ -16,16 +16,16 @@ export function handlePuback(c: MqttConnection, p: AckPacket): void {
 export function handlePubrec(c: MqttConnection, p: AckPacket): void {
   const session = c.session!;
   if (p.reasonCode >= 0x80) {
-    c.broker.acknowledge(session, p.packetId, 'await-pubrec');
+    c.broker.dispatcher.acknowledge(session, p.packetId, 'await-pubrec');
     return;
   }
-  if (c.broker.received(session, p.packetId)) c.send(encodeAck(6, p.packetId, 0, c.version));
+  if (c.broker.dispatcher.received(session, p.packetId)) c.send(encodeAck(6, p.packetId, 0, c.version));
   else c.send(encodeAck(6, p.packetId, c.version === 5 ? ReasonCode.PacketIdentifierNotFound : 0, c.version));
 }
 
 /** PUBCOMP ends a QoS 2 delivery to the client. */
 export function handlePubcomp(c: MqttConnection, p: AckPacket): void {
-  c.broker.acknowledge(c.session!, p.packetId, 'await-pubcomp');
+  c.broker.dispatcher.acknowledge(c.session!, p.packetId, 'await-pubcomp');
 }
 
 /**

@@ -137,7 +137,7 @@ function accept(
 ): void {
   const broker = c.broker;
   const limits = broker.config.limits;
-  const { session, present } = broker.openSession(clientId, p.protocolVersion, p.clean, expiry, c, c.client.deviceId);
+  const { session, present } = broker.sessions.open(clientId, p.protocolVersion, p.clean, expiry, c, c.client.deviceId);
   c.session = session;
   c.state = ConnState.Connected;
 
@@ -154,7 +154,7 @@ function accept(
     ack.properties = props;
   }
   c.send(encode(ack, c.version));
-  broker.resume(session);
+  broker.sessions.resume(session);
   const ls = broker.hooks.listenersOf('client.connected');
   for (let i = 0; i < ls.length; i++) ls[i]!(c.client, present);
   c.drainPending();

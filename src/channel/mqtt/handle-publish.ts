@@ -1,9 +1,10 @@
 // PUBLISH from a client (MQTT 5.0 §3.3, 3.1.1 §3.3): topic alias, validation, authorisation,
 // QoS 2 duplicate suppression, routing, and the acknowledgement released after the turn's commit.
-import type { Properties, PublishPacket } from '../../codec/mqtt/packets.js';
+import type { PublishPacket } from '../../codec/mqtt/packets.js';
 import { ReasonCode } from '../../codec/mqtt/packets.js';
 import { encodeAck } from '../../codec/mqtt/encoder.js';
-import type { Message, MessageProperties } from '../../core/message.js';
+import type { Message } from '../../core/message.js';
+import { messageProperties } from '../../core/message.js';
 import type { MqttConnection } from './connection.js';
 
 export function handlePublish(c: MqttConnection, p: PublishPacket): void {
@@ -95,7 +96,8 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
     return;
   }
 
-  const now = broker.clock;
+  // Exact time only for messages that expire; the coarse clock is enough otherwise.
+  const now = props?.messageExpiryInterval !== undefined ? broker.now() : broker.clock;
   const msg: Message = {
     topic,
     payload: p.payload,
@@ -123,23 +125,4 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
   // Durable before acknowledged: if routing wrote to the store (persistent subscribers, retained),
   // the ack waits for this turn's commit (DESIGN.md "Writes and acks").
   c.sendAck(encodeAck(qos === 1 ? 4 : 5, packetId, 0, c.version), committer.pendingOps > before);
-}
-
-/** The application properties forwarded with the message (§3.3.2.3), or undefined if none. */
-function messageProperties(p: Properties): MessageProperties | undefined {
-  if (
-    p.payloadFormatIndicator === undefined &&
-    p.contentType === undefined &&
-    p.responseTopic === undefined &&
-    p.correlationData === undefined &&
-    p.userProperties === undefined
-  )
-    return undefined;
-  const m: MessageProperties = {};
-  if (p.payloadFormatIndicator !== undefined) m.payloadFormatIndicator = p.payloadFormatIndicator;
-  if (p.contentType !== undefined) m.contentType = p.contentType;
-  if (p.responseTopic !== undefined) m.responseTopic = p.responseTopic;
-  if (p.correlationData !== undefined) m.correlationData = p.correlationData;
-  if (p.userProperties !== undefined) m.userProperties = p.userProperties;
-  return m;
 }

@@ -47,13 +47,13 @@ export function handleSubscribe(c: MqttConnection, p: SubscribePacket): void {
     };
     if (subId !== undefined) sub.subscriptionId = subId;
     // A new subscription with the same filter replaces the old one [MQTT-3.8.4-3].
-    const existed = broker.subscribe(session, sub);
+    const existed = broker.sessions.subscribe(session, sub);
     codes.push(s.qos); // Granted QoS = requested: QoS 2 is supported [MQTT-3.9.3-?]
     if (!shared) granted.push({ sub, existed });
     const ls = broker.hooks.listenersOf('session.subscribed');
     for (let i = 0; i < ls.length; i++) ls[i]!(c.client, s.filter, s.qos);
   }
-  broker.saveSession(session);
+  broker.sessions.save(session);
   // SUBACK with one code per filter, in order [MQTT-3.8.4-6], [MQTT-3.9.3-1].
   c.send(encode({ type: 9, packetId: p.packetId, reasonCodes: codes }, c.version));
   for (const { sub, existed } of granted) {

@@ -9,7 +9,7 @@ export function handleUnsubscribe(c: MqttConnection, p: UnsubscribePacket): void
   const session = c.session!;
   const codes: number[] = [];
   for (const f of p.filters) {
-    const removed = broker.unsubscribe(session, f);
+    const removed = broker.sessions.unsubscribe(session, f);
     // 5.0: 0x11 No subscription existed; the UNSUBACK is sent either way [MQTT-3.10.4-5].
     codes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
     if (removed) {
@@ -17,6 +17,6 @@ export function handleUnsubscribe(c: MqttConnection, p: UnsubscribePacket): void
       for (let i = 0; i < ls.length; i++) ls[i]!(c.client, f);
     }
   }
-  broker.saveSession(session);
+  broker.sessions.save(session);
   c.send(encode({ type: 11, packetId: p.packetId, reasonCodes: c.version === 5 ? codes : [] }, c.version));
 }

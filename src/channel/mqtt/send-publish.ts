@@ -44,8 +44,8 @@ export function encodeOutgoingPublish(
     if (mp !== undefined || ids !== undefined || msg.expiresAt !== 0 || c.outAliasMax > 0) {
       props = mp === undefined ? {} : { ...mp };
       if (msg.expiresAt !== 0) {
-        // Forward the time left, not the original interval [MQTT-3.3.2-6].
-        props.messageExpiryInterval = Math.max(1, Math.ceil((msg.expiresAt - c.broker.clock) / 1000));
+        // Forward the whole seconds left, not the original interval [MQTT-3.3.2-6].
+        props.messageExpiryInterval = Math.max(1, Math.floor((msg.expiresAt - c.broker.now()) / 1000));
       }
       if (ids !== undefined) props.subscriptionIdentifiers = ids; // [MQTT-3.3.4-3]
       if (c.outAliasMax > 0) {

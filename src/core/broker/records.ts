@@ -51,5 +51,6 @@ export function toOutboundRecord(d: Delivery): OutboundRecord {
     state: d.state,
   };
   if (d.subscriptionIds !== undefined) r.subscriptionIds = d.subscriptionIds;
+  if (d.retain) r.retain = true;
   return r;
 }
