@@ -58,7 +58,7 @@ interface Scenario {
   persistence: boolean;
 }
 
-const sweep = ['--sweep', '--duration', sweepDuration, '--precision', sweepPrecision];
+const sweep = ['--sweep', '--duration', sweepDuration, '--precision', sweepPrecision, '--max-rate', '4000000'];
 const SCENARIOS: Scenario[] = [
   { id: 'fanin-qos0', title: 'QoS 0 fan-in, sustained msg/s', bench: ['fanin', '--qos', '0', ...sweep], persistence: false },
   { id: 'fanin-qos1-clean', title: 'QoS 1 fan-in, clean-session subscriber, sustained msg/s', bench: ['fanin', '--qos', '1', ...sweep], persistence: false },

@@ -60,7 +60,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--conns <n>', 'idle connections for the conns scenario', '1000')
     .option('--conns-per-proc <n>', 'idle connections per process', '5000')
     .option('--settle <s>', 'seconds to wait after the connect burst before reading memory', '15')
-    .option('--pid <pid>', 'broker process id: report its RSS from /proc/PID/status')
+    .option('--pid <pid>', 'broker process id: report its RSS and CPU from /proc/PID')
     .option('--keepalive <s>', 'MQTT Keep Alive of bench clients', '60')
     .option('--label <text>', 'name of the target, copied into the JSON result')
     .option('--json-only', 'no progress lines on stderr')
