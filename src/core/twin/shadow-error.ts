@@ -29,6 +29,7 @@ export const ShadowMessages = {
   INVALID_CLIENT_TOKEN: 'Invalid clientToken',
   VERSION_CONFLICT: 'Version conflict',
   PAYLOAD_TOO_LARGE: 'The payload exceeds the maximum size allowed',
+  // AWS documents only the code for 429 (more than 10 in-flight requests on one connection).
   TOO_MANY_REQUESTS: 'Too Many Requests',
 } as const;
 
