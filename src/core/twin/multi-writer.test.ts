@@ -118,3 +118,12 @@ test('multi-writer: "desired": null from a concurrent writer removes only what i
   const r = update(s1.next, { state: { desired: null } }, { writer: 'edge', vector: { api: 1, edge: 1 }, changedAt: 200 });
   assert.deepEqual(r.next.state, { desired: { b: 2 } });
 });
+
+test('multi-writer: an update advances only its own writer entry, so changes it heard of elsewhere still apply later', () => {
+  const s0 = update(undefined, { state: { reported: { a: 1 } } }, { writer: 'dev', now: 1 });
+  // The edge learnt of x's change 3 from a peer; the hub does not hold it.
+  const s1 = update(s0.next, { state: { reported: { b: 1 } } }, { writer: 'edge', vector: { dev: 1, edge: 1, x: 3 }, now: 2 });
+  assert.deepEqual(s1.next.writers, { dev: 1, edge: 1 });
+  const s2 = update(s1.next, { state: { reported: { c: 1 } } }, { writer: 'x', vector: { dev: 1, x: 3 }, now: 3 });
+  assert.deepEqual(s2.next.state.reported, { a: 1, b: 1, c: 1 });
+});

@@ -9,7 +9,7 @@ import { mergeState, type LostChange, type ShadowMetadata, type ShadowState } fr
 import { renderMetadata, sentMetadata, type AwsMetaObject } from './metadata.js';
 import { reject, ShadowMessages, type ShadowRejection } from './shadow-error.js';
 import { parseUpdateRequest } from './update-request.js';
-import { entry, isConcurrent, isStale, mergeVectors, parseVersionVector, withEntry, type VersionVector } from './version-vector.js';
+import { entry, isConcurrent, isStale, parseVersionVector, withEntry, type VersionVector } from './version-vector.js';
 
 export type { LostChange, ShadowMetadata, ShadowState } from './merge-state.js';
 
@@ -130,7 +130,10 @@ export function applyUpdate(
     }
     vectorWriter = true;
     seq = entry(vector, writer);
-    nextWriters = mergeVectors(writers, vector);
+    // Only the writer's own entry advances: the twin holds that change, not the changes of
+    // others the writer may have heard of elsewhere (taking those entries would later reject the
+    // real changes as stale).
+    nextWriters = withEntry(writers, writer, seq);
     seen = isConcurrent(writers, writer, vector) ? vector : undefined;
   }
 

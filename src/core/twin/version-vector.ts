@@ -1,7 +1,7 @@
 // Version vectors for multi-writer twins (Twinhub extension, docs/TWINS.md "Multi-writer state").
 // An entry maps a writer id to the number of that writer's changes: a writer counts its own
 // changes (its first change carries 1) and carries, for every other writer, the entry of the
-// twin state it last saw. The twin stores the pointwise maximum of everything it applied.
+// twin state it last saw. The twin's entry for a writer is that writer's last change it applied.
 import { isJsonObject, own, setOwn } from './json-value.js';
 
 export type VersionVector = Readonly<Record<string, number>>;
@@ -37,17 +37,6 @@ export function isConcurrent(stored: VersionVector, writer: string, vector: Vers
     if (entry(vector, k) < (stored[k] as number)) return true;
   }
   return false;
-}
-
-/** Pointwise maximum. */
-export function mergeVectors(a: VersionVector, b: VersionVector): Record<string, number> {
-  const out: Record<string, number> = { ...a };
-  for (const k in b) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) continue;
-    const n = b[k] as number;
-    if (entry(out, k) < n || own(out, k) === undefined) setOwn(out, k, n);
-  }
-  return out;
 }
 
 /** Copy of `v` with `writer`'s entry set to `n`. */
