@@ -75,9 +75,10 @@ export class BitWriter {
     this.put(value, 8);
   }
 
-  /** The stream so far, zero-padded to a whole byte, as a new array. */
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.pos + (this.nacc > 0 ? 1 : 0));
+  /** The stream so far, zero-padded to a whole byte, as a new array with `reserve` zero bytes after it. */
+  finish(reserve = 0): Uint8Array {
+    const len = this.pos + (this.nacc > 0 ? 1 : 0);
+    const out = new Uint8Array(len + reserve);
     out.set(this.buf.subarray(0, this.pos));
     if (this.nacc > 0) out[this.pos] = this.acc << (8 - this.nacc);
     return out;

@@ -6,15 +6,17 @@
 //   varuint   point count (LEB128)
 //   bits      timestamps (timestamps.ts), then values (xor-values.ts or decimal-values.ts),
 //             zero-padded to a whole byte
+//   4 bytes   CRC-32 of all the bytes before it, big-endian (crc32.ts)
 //
 // The encoder sizes both value encodings exactly and writes the smaller (ties go to XOR), so the
-// choice is per chunk and always lossless. Chunks carry no checksum: they are stored whole in LMDB
-// or the write-ahead log, whose records are checked there. The decoder still rejects anything a
-// valid chunk cannot contain (truncation, trailing bytes, impossible fields) with a TsdbCodecError,
-// and every loop it runs is bounded by the declared count, itself bounded by the bytes present.
+// choice is per chunk and always lossless. The decoder rejects damaged bytes with a TsdbCodecError:
+// the checksum catches corruption, and independently of it every field is range-checked and every
+// loop is bounded by the declared count, itself bounded by the bytes present, so even bytes with
+// a matching checksum cannot make it hang, over-allocate or throw anything else.
 import { BitReader, BitWriter } from './bits.js';
 import { decodeDecimalValues, encodeDecimalValues, planDecimal } from './decimal-values.js';
 import type { DecimalPlan } from './decimal-values.js';
+import { crc32 } from './crc32.js';
 import { TsdbCodecError, badPoint, corrupt } from './errors.js';
 import { wordsOf } from './float-words.js';
 import { MAX_ABS_TIMESTAMP, decodeTimestamps, encodeTimestamps, timeUnit } from './timestamps.js';
@@ -26,6 +28,9 @@ export const MAX_CHUNK_POINTS = 1 << 20;
 
 export type ValueType = 'float' | 'int' | 'bool';
 export type ValueEncoding = 'xor' | 'decimal';
+
+const CHECKSUM_BYTES = 4;
+const MIN_CHUNK_BYTES = 3 + CHECKSUM_BYTES; // version, tag, count 0, checksum
 
 const TYPE_IDS: Record<ValueType, number> = { float: 0, int: 1, bool: 2 };
 const TYPES: readonly ValueType[] = ['float', 'int', 'bool'];
@@ -93,10 +98,9 @@ export function encodeChunk(timestamps: ArrayLike<number>, values: ArrayLike<num
     plan = planDecimal(vals, n);
     encoding = 'decimal';
   } else if (mode === 'auto') {
-    // Each exception costs 64 bits plus its position, more than any XOR code, so once a quarter
-    // of the values are exceptions the decimal encoding cannot win; stop looking then.
-    plan = planDecimal(vals, n, n >>> 2);
-    if (plan !== null && plan.bits < xorValueBits(words, n)) encoding = 'decimal';
+    const xorBits = xorValueBits(words, n);
+    plan = planDecimal(vals, n, xorBits);
+    if (plan !== null && plan.bits < xorBits) encoding = 'decimal';
   }
 
   const w = new BitWriter(16 + n * 3);
@@ -106,7 +110,9 @@ export function encodeChunk(timestamps: ArrayLike<number>, values: ArrayLike<num
   encodeTimestamps(w, timestamps, n, options.timeUnit === 'ms' ? 1 : timeUnit(timestamps, n));
   if (encoding === 'decimal') encodeDecimalValues(w, vals, words, n, plan!);
   else encodeXorValues(w, words, n);
-  return w.finish();
+  const bytes = w.finish(CHECKSUM_BYTES);
+  writeChecksum(bytes);
+  return bytes;
 }
 
 interface Header {
@@ -116,13 +122,28 @@ interface Header {
   encoding: ValueEncoding;
 }
 
+/** Stores the CRC-32 of all but the last 4 bytes in the last 4 bytes. */
+export function writeChecksum(bytes: Uint8Array): void {
+  const end = bytes.length - CHECKSUM_BYTES;
+  const crc = crc32(bytes, 0, end);
+  bytes[end] = crc >>> 24;
+  bytes[end + 1] = crc >>> 16;
+  bytes[end + 2] = crc >>> 8;
+  bytes[end + 3] = crc;
+}
+
 function readHeader(bytes: Uint8Array): Header {
   if (!(bytes instanceof Uint8Array)) throw corrupt('a chunk is a Uint8Array');
-  const r = new BitReader(bytes);
-  const version = r.readBits(8);
-  if (version !== CHUNK_FORMAT_VERSION) {
-    throw new TsdbCodecError('TSDB_CHUNK_VERSION', `chunk format version ${version} is not supported (this codec reads ${CHUNK_FORMAT_VERSION})`);
+  // Every format version ends with this checksum, so it is checked before the version is read:
+  // a damaged version byte is reported as damage, not as a format from the future.
+  if (bytes.length < MIN_CHUNK_BYTES) throw new TsdbCodecError('TSDB_CHUNK_TRUNCATED', `truncated chunk: ${bytes.length} bytes, a chunk has at least ${MIN_CHUNK_BYTES}`);
+  const end = bytes.length - CHECKSUM_BYTES;
+  const stored = ((bytes[end]! << 24) | (bytes[end + 1]! << 16) | (bytes[end + 2]! << 8) | bytes[end + 3]!) >>> 0;
+  if (crc32(bytes, 0, end) !== stored) throw corrupt('checksum mismatch (damaged, truncated or extended bytes)');
+  if (bytes[0] !== CHUNK_FORMAT_VERSION) {
+    throw new TsdbCodecError('TSDB_CHUNK_VERSION', `chunk format version ${bytes[0]} is not supported (this codec reads ${CHUNK_FORMAT_VERSION})`);
   }
+  const r = new BitReader(bytes.subarray(0, end), 8);
   const tag = r.readBits(8);
   const valueType = TYPES[tag >>> 4];
   const encoding = ENCODINGS[tag & 15];

@@ -180,18 +180,21 @@ function planAt(n: number, d: number, exceptions: number): DecimalPlan {
 
 /**
  * Chooses the scale with the smallest encoding (each scale present in the chunk is a candidate).
- * With `giveUpAfter`, returns null as soon as more values than that are exceptions at every scale:
- * at 64 bits each, the XOR encoding will be smaller.
+ * Returns null as soon as the encoding cannot be smaller than `budgetBits` (the XOR size), so
+ * noisy chunks stop early: every value that is a decimal at no scale costs at least 72 bits.
  */
-export function planDecimal(values: Float64Array, n: number, giveUpAfter = Infinity): DecimalPlan | null {
+export function planDecimal(values: Float64Array, n: number, budgetBits = Infinity): DecimalPlan | null {
   if (n === 0) return { scale: 0, k: 0, gcd: 1, exceptions: 0, bits: 0 };
   ensureScratch(n);
+  // Lower bound: scale, k, gcd, m0 and exception count take ≥ 34 bits, each delta ≥ 1 bit, each
+  // exception ≥ 72 more (position and raw bits).
+  const floor = 34 + (n - 1);
   let seen = 0; // bit d set: some value has smallest scale d
   let none = 0;
   for (let i = 0; i < n; i++) {
     const s = decimalScale(values[i]!);
     if (s === NO_SCALE) {
-      if (++none > giveUpAfter) return null;
+      if (floor + ++none * 72 >= budgetBits) return null;
     } else seen |= 1 << s;
   }
   if (seen === 0) seen = 1; // all exceptions: scale 0
