@@ -18,13 +18,16 @@
 //   `11111` + 53      any other
 // k is chosen per chunk to minimise the size; on the Beijing data this family of buckets is within
 // 1% of the best 16 tables fitted to the data, and it assumes nothing about the data's range.
-// The GCD turns steps of 100 (CO in µg/m³) or of 0.5 into steps of 1.
+// The GCD turns steps of 100 (CO in µg/m³) or of 0.5 into steps of 1. Deltas, not deltas of
+// deltas: on the Beijing data (120-point chunks) delta-of-delta came out 4% larger, since sensor
+// readings wander rather than trend.
 //
 // An exception is a value that is not an exact decimal at the chunk's scale: NaN, ±Inf, -0, more
 // digits than the others (the Beijing data has a few averaged readings such as 4.66666666666667
 // among one-decimal ones), or an integer beyond ±2^51. ALP stores such values the same way:
 // verbatim, with their position. In the integer stream an exception repeats the previous integer,
-// so it costs its delta one bit and does not break the GCD.
+// so it costs its delta one bit and does not break the GCD. On the Beijing data, exceptions make
+// chunks 3% smaller at 120 points and 15% at 1,024 than refusing the decimal encoding would.
 import type { BitReader, BitWriter } from './bits.js';
 import { corrupt } from './errors.js';
 import { HI, LO } from './float-words.js';
