@@ -54,6 +54,8 @@ for (const qos of [0, 1] as const) {
       assert.equal(res.lost, 0);
       assert.equal(res.duplicates, 0);
       assert.equal(res.sustained, true);
+      // Every QoS 1 message was acknowledged by the broker [MQTT-4.3.2-1]; QoS 0 reports no acks.
+      assert.equal(res.acked, qos === 1 ? 2000 : undefined);
       assert.ok(res.deliveredRate > 900 && res.deliveredRate <= 1000, `deliveredRate ${res.deliveredRate}`);
       assert.equal(res.latencyMs.count, 2000);
       assert.ok(res.latencyMs.p50 > 0 && res.latencyMs.p50 <= res.latencyMs.p99 && res.latencyMs.p99 <= res.latencyMs.max);

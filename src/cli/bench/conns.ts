@@ -3,7 +3,8 @@
 import { monoNowMs } from './clock.js';
 import type { BenchOptions } from './options.js';
 import { readProcMemory, type ProcMemory } from './proc-status.js';
-import { fmt, sleep, split, type Logger } from './throughput.js';
+import type { Logger } from './throughput.js';
+import { fmt, sleep, split } from './util.js';
 import { startWorker, type WorkerHandle } from './workers.js';
 
 export interface ConnsResult {

@@ -62,6 +62,15 @@ export interface StepDoneMessage {
   cpuUs: number;
 }
 
+/** A publisher process's answer to `query`: what came back for the step so far. */
+export interface PubStatsMessage {
+  t: 'pubStats';
+  step: number;
+  /** QoS 1/2 acknowledgements received since the step started, and 5.0 refusals (reason >= 0x80). */
+  acked: number;
+  rejected: number;
+}
+
 export interface HistogramData {
   counts: number[];
   total: number;
@@ -105,6 +114,7 @@ export type FromChild =
   | ReadyMessage
   | ProgressMessage
   | StepDoneMessage
+  | PubStatsMessage
   | StepStatsMessage
   | ConnsDoneMessage
   | ConnsStatusMessage

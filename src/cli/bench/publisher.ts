@@ -4,7 +4,7 @@
 // writes them with one socket.write. That keeps generation far above any broker's rate.
 import { monoNowMs } from './clock.js';
 import { openConnection, type BenchConnection, type PacketHandler } from './connection.js';
-import { clientId, topicOf, type InitMessage, type FromChild } from './ipc.js';
+import { clientId, topicOf, type FromChild, type InitMessage, type PubStatsMessage } from './ipc.js';
 import { OFF_PUBLISHER, OFF_SEQ, OFF_STEP, OFF_TIME } from './payload.js';
 import { PacketType, encodePublishTemplate, type PublishTemplate } from './wire.js';
 
@@ -42,6 +42,8 @@ export class PublisherGroup implements PacketHandler {
   private lastWriteMs = 0;
   private blockedTicks = 0;
   private cpuAtStart = 0;
+  private ackedAtStart = 0;
+  private rejectedAtStart = 0;
   private totalSent = 0;
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
@@ -109,6 +111,8 @@ export class PublisherGroup implements PacketHandler {
     }
     const cpu = process.cpuUsage();
     this.cpuAtStart = cpu.user + cpu.system;
+    this.ackedAtStart = this.acked;
+    this.rejectedAtStart = this.rejected;
     this.t0 = monoNowMs();
     this.lastWriteMs = this.t0;
     this.tick();
@@ -181,6 +185,10 @@ export class PublisherGroup implements PacketHandler {
       endMs: Math.max(this.lastWriteMs, now),
       cpuUs: cpu.user + cpu.system - this.cpuAtStart,
     });
+  }
+
+  stats(step: number): PubStatsMessage {
+    return { t: 'pubStats', step, acked: this.acked - this.ackedAtStart, rejected: this.rejected - this.rejectedAtStart };
   }
 
   onPacket(conn: BenchConnection, type: number, _flags: number, buf: Buffer, start: number, end: number): void {

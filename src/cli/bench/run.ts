@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { runConns } from './conns.js';
 import type { BenchOptions } from './options.js';
-import { brokerMemory, sweep, ThroughputRun, type Logger, type StepResult } from './throughput.js';
+import { readProcMemory } from './proc-status.js';
+import { sweep, ThroughputRun, type Logger, type StepResult } from './throughput.js';
 
 export interface BenchResult {
   scenario: string;
@@ -36,7 +37,7 @@ function params(o: BenchOptions): Record<string, unknown> {
 }
 
 /** Fields of the measured step at the top level of the result. */
-function stepFields(r: StepResult): Record<string, unknown> {
+function stepFields(r: StepResult, o: BenchOptions): Record<string, unknown> {
   return {
     offeredRate: r.offeredRate,
     sent: r.sent,
@@ -50,6 +51,7 @@ function stepFields(r: StepResult): Record<string, unknown> {
     sustained: r.sustained,
     latencyMs: r.latencyMs,
     unsent: r.unsent,
+    ...(o.qos > 0 ? { acked: r.acked, rejected: r.rejected } : {}),
     generatorCpu: r.generatorCpu,
     brokerCpu: r.brokerCpu,
   };
@@ -69,7 +71,7 @@ export async function runBench(o: BenchOptions, log: Logger): Promise<BenchResul
       Object.assign(result, await runConns(o, runId, log));
       return result;
     }
-    const memBefore = brokerMemory(o.pid);
+    const memBefore = o.pid > 0 ? readProcMemory(o.pid) : null;
     const run = new ThroughputRun(o, runId, log);
     try {
       await run.start();
@@ -79,7 +81,7 @@ export async function runBench(o: BenchOptions, log: Logger): Promise<BenchResul
       if (o.sweep) {
         const s = await sweep(run, o, step);
         result.sustainedRate = s.sustainedRate;
-        if (s.best !== null) Object.assign(result, stepFields(s.best));
+        if (s.best !== null) Object.assign(result, stepFields(s.best, o));
         result.steps = s.steps.map((r) => ({
           rate: r.offeredRate,
           sentRate: r.sentRate,
@@ -92,12 +94,12 @@ export async function runBench(o: BenchOptions, log: Logger): Promise<BenchResul
         }));
         if (s.error !== undefined) result.error = s.error;
       } else {
-        Object.assign(result, stepFields(await run.runStep(step, o.rate, o.duration, true)));
+        Object.assign(result, stepFields(await run.runStep(step, o.rate, o.duration, true), o));
       }
     } finally {
       await run.stop();
     }
-    const memAfter = brokerMemory(o.pid);
+    const memAfter = o.pid > 0 ? readProcMemory(o.pid) : null;
     if (memBefore !== null && memAfter !== null) {
       result.broker = { pid: o.pid, rssBeforeKB: memBefore.rssKB, rssAfterKB: memAfter.rssKB, peakKB: memAfter.peakKB };
     }

@@ -2,9 +2,10 @@
 // for the deliveries to drain and judges the step. A sweep searches the highest sustained rate.
 import { monoNowMs } from './clock.js';
 import { Histogram, summarize, type LatencySummary } from './histogram.js';
-import type { StepStatsMessage } from './ipc.js';
+import type { PubStatsMessage, StepStatsMessage } from './ipc.js';
 import type { BenchOptions } from './options.js';
-import { readProcCpuSec, readProcMemory } from './proc-status.js';
+import { readProcCpuSec } from './proc-status.js';
+import { fmt, round, sleep, split, sum } from './util.js';
 import { startWorker, type WorkerHandle } from './workers.js';
 
 /** "Sustained": at least 99.9% of sent messages delivered... */
@@ -23,6 +24,9 @@ export interface StepResult {
   /** Due but never sent (window full or socket backed up), and the ticks that held messages back. */
   unsent: number;
   blockedTicks: number;
+  /** QoS 1/2: acknowledgements the publishers got during the step, and 5.0 refusals. */
+  acked: number;
+  rejected: number;
   /** Unique deliveries over all subscribers. */
   received: number;
   duplicates: number;
@@ -102,20 +106,23 @@ export class ThroughputRun {
     const startMs = Math.min(...done.map((m) => m.startMs));
     const expected = sent * o.subscribers;
 
-    // Drain: wait until everything arrived, nothing arrived for a while, or the drain time is up.
+    // Drain: wait until everything arrived (and, at QoS 1/2, every publish was acknowledged),
+    // nothing arrived for a while, or the drain time is up.
     const drainEnd = monoNowMs() + o.drain * 1000;
-    let received = -1;
+    let progress = -1;
     let changedAt = monoNowMs();
     for (;;) {
       const now = monoNowMs();
       const got = sum(await this.querySubs(step, false), (m) => m.received);
-      if (got >= expected || now >= drainEnd) break;
-      if (got !== received) {
-        received = got;
+      const acks = o.qos === 0 ? sent : sum(await this.queryPubs(step), (m) => m.acked + m.rejected);
+      if ((got >= expected && acks >= sent) || now >= drainEnd) break;
+      if (got + acks !== progress) {
+        progress = got + acks;
         changedAt = now;
       } else if (now - changedAt >= DRAIN_IDLE_MS) break;
       await sleep(20);
     }
+    const acks = o.qos === 0 ? [] : await this.queryPubs(step);
     const stats = await this.querySubs(step, withLatency);
     const got = sum(stats, (m) => m.received);
     const lastMs = Math.max(...stats.map((m) => m.lastMs));
@@ -137,6 +144,8 @@ export class ThroughputRun {
       sentRate: Math.round(sent / durationSec),
       unsent: sum(done, (m) => m.unsent),
       blockedTicks: sum(done, (m) => m.blockedTicks),
+      acked: sum(acks, (m) => m.acked),
+      rejected: sum(acks, (m) => m.rejected),
       received: got,
       duplicates: sum(stats, (m) => m.duplicates),
       outOfOrder: sum(stats, (m) => m.outOfOrder),
@@ -163,6 +172,16 @@ export class ThroughputRun {
       this.subs.map((s) => {
         const reply = s.next('stepStats', 10000, (m) => m.step === step);
         s.send({ t: 'query', step, histogram });
+        return reply;
+      }),
+    );
+  }
+
+  private queryPubs(step: number): Promise<PubStatsMessage[]> {
+    return Promise.all(
+      this.pubs.map((p) => {
+        const reply = p.next('pubStats', 10000, (m) => m.step === step);
+        p.send({ t: 'query', step, histogram: false });
         return reply;
       }),
     );
@@ -226,39 +245,4 @@ export async function sweep(run: ThroughputRun, o: BenchOptions, firstStep: numb
 export function roundRate(r: number): number {
   const p = 10 ** Math.max(0, Math.floor(Math.log10(r)) - 2);
   return Math.round(r / p) * p;
-}
-
-/** Splits `n` items over `parts` processes as [offset, count] pairs. */
-export function split(n: number, parts: number): [number, number][] {
-  const out: [number, number][] = [];
-  let offset = 0;
-  for (let i = 0; i < parts; i++) {
-    const count = Math.floor(n / parts) + (i < n % parts ? 1 : 0);
-    if (count > 0) out.push([offset, count]);
-    offset += count;
-  }
-  return out;
-}
-
-export function brokerMemory(pid: number): { rssKB: number; peakKB: number } | null {
-  return pid > 0 ? readProcMemory(pid) : null;
-}
-
-function sum<T>(xs: T[], f: (x: T) => number): number {
-  let s = 0;
-  for (const x of xs) s += f(x);
-  return s;
-}
-
-function round(x: number, digits: number): number {
-  const p = 10 ** digits;
-  return Math.round(x * p) / p;
-}
-
-export function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

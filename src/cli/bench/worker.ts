@@ -74,6 +74,7 @@ process.on('message', (m: ToChild) => {
       return;
     case 'query':
       if (sub !== null) send(sub.stats(m.step, m.histogram));
+      if (pub !== null) send(pub.stats(m.step));
       if (idle !== null) send({ t: 'connsStatus', open: idle.openCount });
       return;
     case 'close':
