@@ -125,10 +125,13 @@ const TARGETS: Target[] = [
     id: 'twinhub',
     name: 'Twinhub',
     scenarios: 'all',
+    // Started as users start it (the bin's shebang sets its Node flags), with the same queue
+    // bound as Mosquitto gets above (max_queued_messages); in-flight is 1000 by default in both.
     start: (port, dir) =>
-      spawn(process.execPath, [join(root, 'bin/twinhub.js'), 'start', '--mqtt', `127.0.0.1:${port}`, '--http', 'off', '--data', dir], {
+      spawn(join(root, 'bin/twinhub.js'), ['start', '--mqtt', `127.0.0.1:${port}`, '--http', 'off', '--data', dir], {
         cwd: root,
         stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, TWINHUB_LIMITS__MAX_QUEUED_MESSAGES: '1000000' },
       }),
   },
   {
