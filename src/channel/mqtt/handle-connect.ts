@@ -41,7 +41,10 @@ export function handleConnect(c: MqttConnection, p: ConnectPacket): void {
     // Enhanced authentication (§4.12) is not offered [MQTT-4.12.0-1... the server may refuse].
     return refuse(c, ReasonCode.BadAuthenticationMethod, ConnackReturnCode311.NotAuthorized);
   }
-  if (!broker.canAdmit()) return refuse(c, ReasonCode.ServerBusy, ConnackReturnCode311.ServerUnavailable);
+  if (!broker.canAdmit()) {
+    broker.limitsHit.maxConnections++;
+    return refuse(c, ReasonCode.ServerBusy, ConnackReturnCode311.ServerUnavailable);
+  }
   if (broker.isStopping) return refuse(c, ReasonCode.ServerShuttingDown, ConnackReturnCode311.ServerUnavailable);
 
   // Keep Alive above the hub's maximum (or 0, "no keep alive", while a maximum is set): a 5.0
@@ -51,6 +54,7 @@ export function handleConnect(c: MqttConnection, p: ConnectPacket): void {
   let serverKeepAlive: number | undefined;
   const maxKa = limits.maxKeepAlive;
   if (maxKa < 65535 && (keepAlive === 0 || keepAlive > maxKa)) {
+    broker.limitsHit.maxKeepAlive++;
     if (!v5) return refuse(c, ReasonCode.ClientIdentifierNotValid, ConnackReturnCode311.IdentifierRejected);
     keepAlive = serverKeepAlive = maxKa;
   }
@@ -59,7 +63,10 @@ export function handleConnect(c: MqttConnection, p: ConnectPacket): void {
   let serverExpiry: number | undefined;
   if (v5) {
     expiry = props?.sessionExpiryInterval ?? 0;
-    if (expiry > limits.maxSessionExpiry) expiry = serverExpiry = limits.maxSessionExpiry;
+    if (expiry > limits.maxSessionExpiry) {
+      broker.limitsHit.maxSessionExpiry++;
+      expiry = serverExpiry = limits.maxSessionExpiry;
+    }
   } else {
     expiry = p.clean ? 0 : NEVER_EXPIRES;
   }

@@ -25,6 +25,7 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
     if (alias !== undefined) {
       // Alias 0 or above our Topic Alias Maximum: DISCONNECT 0x94 [MQTT-3.3.2-8], [MQTT-3.3.2-9].
       if (alias === 0 || alias > broker.config.limits.topicAliasMaximum) {
+        if (alias !== 0) broker.limitsHit.topicAliasMaximum++;
         c.disconnect(ReasonCode.TopicAliasInvalid, 'protocol-error');
         return;
       }
@@ -61,6 +62,7 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
   }
   const invalid = topic.length === 0 ? 'empty topic name' : broker.validateTopic(topic);
   if (invalid !== null) {
+    if (invalid.endsWith('levels')) broker.limitsHit.maxTopicLevels++;
     // [MQTT-3.3.2-2] no wildcards, [MQTT-4.7.3-1] not empty: 5.0 DISCONNECT 0x90, 3.1.1 close.
     c.disconnect(ReasonCode.TopicNameInvalid, 'protocol-error');
     return;
@@ -70,6 +72,7 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
   const packetId = p.packetId ?? 0;
   if (qos > 0) {
     if (v5 && c.inboundUnacked >= broker.config.limits.receiveMaximum) {
+      broker.limitsHit.receiveMaximum++;
       // More unacknowledged QoS 1/2 PUBLISHes than our Receive Maximum [MQTT-3.3.4-7]: 0x93.
       c.disconnect(ReasonCode.ReceiveMaximumExceeded, 'protocol-error');
       return;

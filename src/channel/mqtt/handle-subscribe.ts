@@ -22,7 +22,9 @@ export function handleSubscribe(c: MqttConnection, p: SubscribePacket): void {
   const granted: Array<{ sub: StoredSubscription; existed: boolean }> = [];
 
   for (const s of p.subscriptions) {
-    if (broker.validateFilter(s.filter) !== null) {
+    const invalid = broker.validateFilter(s.filter);
+    if (invalid !== null) {
+      if (invalid.endsWith('levels')) broker.limitsHit.maxTopicLevels++;
       // 5.0: 0x8F Topic Filter invalid; 3.1.1: 0x80 Failure [MQTT-3.8.4-? / 3.9.3].
       codes.push(v5 ? ReasonCode.TopicFilterInvalid : SUBACK_FAILURE_311);
       continue;

@@ -51,8 +51,20 @@ export interface BrokerStats {
   bytesIn: number;
   bytesOut: number;
   dropped: Record<DropCause, number>;
+  limitsHit: Record<LimitName, number>;
   uptimeSeconds: number;
 }
+
+export type LimitName =
+  | 'maxConnections'
+  | 'maxKeepAlive'
+  | 'maxSessionExpiry'
+  | 'maxPacketSize'
+  | 'maxTopicLevels'
+  | 'maxQueuedMessages'
+  | 'maxInflight'
+  | 'receiveMaximum'
+  | 'topicAliasMaximum';
 
 /** Connections the core keeps for keep-alive sweeps, shutdown and counts. */
 export interface Channel {
@@ -90,6 +102,18 @@ export class Broker {
   bytesIn = 0;
   bytesOut = 0;
   connected = 0;
+  /** How often each configured limit was hit (docs/PROTOCOLS.md "Bounds and what is dropped"). */
+  readonly limitsHit: Record<LimitName, number> = {
+    maxConnections: 0,
+    maxKeepAlive: 0,
+    maxSessionExpiry: 0,
+    maxPacketSize: 0,
+    maxTopicLevels: 0,
+    maxQueuedMessages: 0,
+    maxInflight: 0,
+    receiveMaximum: 0,
+    topicAliasMaximum: 0,
+  };
   readonly dropped: Record<DropCause, number> = {
     'queue-full': 0,
     expired: 0,
@@ -161,6 +185,7 @@ export class Broker {
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       dropped: { ...this.dropped },
+      limitsHit: { ...this.limitsHit },
       uptimeSeconds: Math.floor((this.now() - this.startedAt) / 1000),
     };
   }

@@ -40,6 +40,7 @@ export class Dispatcher {
     if (link !== null && (session.queue === null || session.queue.length === 0) && this.windowOpen(session, link)) {
       this.sendInflight(session, link, d);
     } else {
+      if (link !== null && session.inflightCount >= link.inflightLimit) this.b.limitsHit.maxInflight++;
       this.enqueue(session, d);
     }
   }
@@ -124,6 +125,7 @@ export class Dispatcher {
     if (d.message.frame !== undefined) d.message = detach(d.message);
     const dropped = session.ensureQueue().push(d, d.message.priority, this.b.config.limits.maxQueuedMessages, isQos0);
     if (dropped !== undefined) {
+      this.b.limitsHit.maxQueuedMessages++;
       this.drop(dropped.message, session, 'queue-full');
       if (dropped.persisted) this.b.committer.add({ op: 'deleteOutbound', clientId: session.clientId, seq: dropped.seq });
     }

@@ -74,8 +74,11 @@ export class SysTopics {
       ['$SYS/broker/messages/sent', s.messagesOut],
       ['$SYS/broker/bytes/received', s.bytesIn],
       ['$SYS/broker/bytes/sent', s.bytesOut],
-      ['$SYS/broker/messages/dropped', Object.values(s.dropped).reduce((a, n) => a + n, 0)],
+      // Messages nobody subscribed to are not drops: they had nowhere to go.
+      ['$SYS/broker/messages/dropped', s.dropped['queue-full'] + s.dropped.expired + s.dropped['slow-consumer'] + s.dropped['too-large']],
+      ['$SYS/broker/messages/unrouted', s.dropped['no-subscribers']],
     ];
+    for (const [name, n] of Object.entries(s.limitsHit)) pairs.push([`$SYS/broker/limits/${name}`, n]);
     for (const [topic, value] of pairs) {
       const payload = Buffer.from(String(value));
       const old = b.retained.get(topic);
