@@ -1,26 +1,12 @@
 // The few MQTT packets the load generator sends and reads, for 3.1.1 (protocol level 4) and 5.0.
-// Self-contained on purpose: the shipped CLI must not depend on the broker's codec (whose speed it
-// measures) nor on dev dependencies such as mqtt-packet. Only what a bench client needs is here.
+// Self-contained on purpose: the load generator does not run the broker's codec (whose speed it
+// measures; only the packet type constants are shared) nor dev dependencies such as mqtt-packet. Only what a bench client needs is here.
 
 export type ProtocolVersion = 4 | 5;
 export type QoS = 0 | 1 | 2;
 
-/** Control packet types, MQTT 3.1.1 §2.2.1 / MQTT 5.0 §2.1.2. */
-export const PacketType = {
-  CONNECT: 1,
-  CONNACK: 2,
-  PUBLISH: 3,
-  PUBACK: 4,
-  PUBREC: 5,
-  PUBREL: 6,
-  PUBCOMP: 7,
-  SUBSCRIBE: 8,
-  SUBACK: 9,
-  PINGREQ: 12,
-  PINGRESP: 13,
-  DISCONNECT: 14,
-  AUTH: 15,
-} as const;
+/** Control packet types (MQTT 3.1.1 §2.2.1 / MQTT 5.0 §2.1.2): pure constants, shared. */
+export { PacketType } from '../../codec/mqtt/packets.js';
 
 /** PINGREQ: fixed header only (MQTT 3.1.1 §3.12, MQTT 5.0 §3.12). */
 export const PINGREQ = Buffer.from([0xc0, 0x00]);
