@@ -6,7 +6,9 @@ export type ProtocolVersion = 4 | 5;
 export type QoS = 0 | 1 | 2;
 
 /** Control packet types (MQTT 3.1.1 §2.2.1 / MQTT 5.0 §2.1.2): pure constants, shared. */
-export { PacketType } from '../../codec/mqtt/packets.js';
+import { PacketType } from '../../codec/mqtt/packets.js';
+
+export { PacketType };
 
 /** PINGREQ: fixed header only (MQTT 3.1.1 §3.12, MQTT 5.0 §3.12). */
 export const PINGREQ = Buffer.from([0xc0, 0x00]);
