@@ -1,25 +1,18 @@
 // Flow control and packet size limits (MQTT 5.0 §3.3.4, §4.9, §3.1.2.11.3–4, §3.2.2.3.3,
 // §3.2.2.3.6): the client's Receive Maximum and Maximum Packet Size, and the hub's own limits.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IPublishPacket } from 'mqtt-packet';
-import { startTestHub } from '../helpers/hub.js';
 import type { TestHub } from '../helpers/hub.js';
-import { cleanupClients, closeAll, connect } from '../helpers/mqtt.js';
-import { NEEDS_CONFIG, RC, expectServerDisconnect, pid, rawConnect, rawSubscribe, topicRoot } from './support.js';
+import { closeAll, connect } from '../helpers/mqtt.js';
+import { NEEDS_CONFIG, RC, expectServerDisconnect, pid, rawConnect, rawSubscribe, topicRoot, withHub } from './support.js';
 
 let hub: TestHub;
 const HUB_RECEIVE_MAXIMUM = 5;
 const HUB_MAX_PACKET = 4096;
 
 describe('Flow control', { concurrency: true }, () => {
-  before(async () => {
-    hub = await startTestHub({ config: { limits: { receiveMaximum: HUB_RECEIVE_MAXIMUM, maxPacketSize: HUB_MAX_PACKET } } });
-  });
-  after(async () => {
-    cleanupClients();
-    await hub?.stop();
-  });
+  withHub((h) => (hub = h), { config: { limits: { receiveMaximum: HUB_RECEIVE_MAXIMUM, maxPacketSize: HUB_MAX_PACKET } } });
 
   test('[MQTT-3.3.4-9] [MQTT-4.9.0-2] 5.0: the server never has more unacknowledged QoS 1 PUBLISHes out than the client Receive Maximum (client_test5.py)', async () => {
     const topic = `${topicRoot()}/rm`;

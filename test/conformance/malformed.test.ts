@@ -1,12 +1,11 @@
 // Malformed input and protocol errors (MQTT 3.1.1 §1.5.3, §2.2–2.3, §4.8; MQTT 5.0 §1.5.4–1.5.5,
 // §2.1–2.2, §4.13): each closes only the offending connection (5.0: DISCONNECT 0x81/0x82 first),
 // and the broker keeps serving every other client.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestHub } from '../helpers/hub.js';
 import type { TestHub } from '../helpers/hub.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { cleanupClients, closeAll, collect, connect, uid } from '../helpers/mqtt.js';
+import { closeAll, collect, connect, uid } from '../helpers/mqtt.js';
 import {
   RC,
   assertOthersUnaffected,
@@ -17,6 +16,7 @@ import {
   rawConnect,
   str,
   topicRoot,
+  withHub,
 } from './support.js';
 
 let hub: TestHub;
@@ -203,13 +203,7 @@ const CASES: Array<Case & { ids: (v: 4 | 5) => string }> = [
 ];
 
 describe('Malformed input', { concurrency: true }, () => {
-  before(async () => {
-    hub = await startTestHub();
-  });
-  after(async () => {
-    cleanupClients();
-    await hub?.stop();
-  });
+  withHub((h) => (hub = h));
 
   for (const v of [4, 5] as const) {
     const V = v === 4 ? '3.1.1' : '5.0';

@@ -1,23 +1,16 @@
 // MQTT 5.0 PUBLISH properties (§3.3.2.3, §4.10): User Properties, Payload Format Indicator,
 // Content Type, Response Topic, Correlation Data, Message Expiry Interval, and the properties a
 // client may not send.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestHub } from '../helpers/hub.js';
 import type { TestHub } from '../helpers/hub.js';
-import { cleanupClients, closeAll, collect, connect, sleep, uid } from '../helpers/mqtt.js';
-import { RC, expectServerDisconnect, packet, pid, props, rawConnect, rawSubscribe, str, topicRoot, wireUserProperties } from './support.js';
+import { closeAll, collect, connect, sleep, uid } from '../helpers/mqtt.js';
+import { RC, expectServerDisconnect, packet, pid, props, rawConnect, rawSubscribe, str, topicRoot, wireUserProperties, withHub } from './support.js';
 
 let hub: TestHub;
 
 describe('PUBLISH properties (5.0)', { concurrency: true }, () => {
-  before(async () => {
-    hub = await startTestHub();
-  });
-  after(async () => {
-    cleanupClients();
-    await hub?.stop();
-  });
+  withHub((h) => (hub = h));
 
   test('[MQTT-3.3.2-17] 5.0: User Properties are forwarded unchanged at QoS 0, 1 and 2 (client_test5.py)', async () => {
     const topic = `${topicRoot()}/up`;

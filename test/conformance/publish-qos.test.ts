@@ -3,10 +3,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IPublishPacket } from 'mqtt-packet';
-import { startTestHub } from '../helpers/hub.js';
 import type { TestHub } from '../helpers/hub.js';
-import { cleanupClients, closeAll, collect, connect, waitFor } from '../helpers/mqtt.js';
-import { RC, expectServerDisconnect, packet, pid, rawConnect, rawSubscribe, str, topicRoot } from './support.js';
+import { closeAll, collect, connect, waitFor } from '../helpers/mqtt.js';
+import { RC, expectServerDisconnect, packet, pid, rawConnect, rawSubscribe, str, topicRoot, withHub } from './support.js';
 
 let hub: TestHub;
 
@@ -15,13 +14,7 @@ function publish(topic: string, qos: 0 | 1 | 2, payload: string, messageId?: num
 }
 
 describe('PUBLISH and QoS', { concurrency: true }, () => {
-  before(async () => {
-    hub = await startTestHub();
-  });
-  after(async () => {
-    cleanupClients();
-    await hub?.stop();
-  });
+  withHub((h) => (hub = h));
 
   for (const v of [4, 5] as const) {
     const V = v === 4 ? '3.1.1' : '5.0';

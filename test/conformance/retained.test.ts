@@ -1,13 +1,12 @@
 // Retained messages (MQTT 3.1.1 §3.3.1.3; MQTT 5.0 §3.3.1.3, §3.8.3.1): store, replace, clear,
 // delivery on subscribe, RETAIN flag on forwarding, Retain Handling, Retain As Published, expiry.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestHub } from '../helpers/hub.js';
 import type { TestHub } from '../helpers/hub.js';
-import { cleanupClients, closeAll, collect, connect, sleep } from '../helpers/mqtt.js';
+import { closeAll, collect, connect, sleep } from '../helpers/mqtt.js';
 import type { MessageLog } from '../helpers/mqtt.js';
 import type { MqttClient } from 'mqtt';
-import { clearRetained, topicRoot } from './support.js';
+import { clearRetained, topicRoot, withHub } from './support.js';
 
 let hub: TestHub;
 
@@ -28,13 +27,7 @@ async function subscriber(
 }
 
 describe('Retained messages', { concurrency: true }, () => {
-  before(async () => {
-    hub = await startTestHub();
-  });
-  after(async () => {
-    cleanupClients();
-    await hub?.stop();
-  });
+  withHub((h) => (hub = h));
 
   for (const v of [4, 5] as const) {
     const V = v === 4 ? '3.1.1' : '5.0';

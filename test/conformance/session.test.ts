@@ -1,13 +1,12 @@
 // Persistent sessions (MQTT 3.1.1 §3.1.2.4, §4.1, §4.4; MQTT 5.0 §3.1.2.4, §3.1.2.11.2, §4.1,
 // §4.4): offline queueing, redelivery of unacknowledged messages with DUP, QoS 2 state across
 // connections, Session Expiry Interval.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IConnectPacket, IPublishPacket } from 'mqtt-packet';
-import { startTestHub } from '../helpers/hub.js';
 import type { TestHub } from '../helpers/hub.js';
-import { cleanupClients, closeAll, collect, connect, sleep, uid } from '../helpers/mqtt.js';
-import { RC, pid, rawConnect, rawSubscribe, topicRoot } from './support.js';
+import { closeAll, collect, connect, sleep, uid } from '../helpers/mqtt.js';
+import { RC, pid, rawConnect, rawSubscribe, topicRoot, withHub } from './support.js';
 
 let hub: TestHub;
 
@@ -27,13 +26,7 @@ async function endSession(v: 4 | 5, clientId: string): Promise<void> {
 }
 
 describe('Sessions', { concurrency: true }, () => {
-  before(async () => {
-    hub = await startTestHub();
-  });
-  after(async () => {
-    cleanupClients();
-    await hub?.stop();
-  });
+  withHub((h) => (hub = h));
 
   for (const v of [4, 5] as const) {
     const V = v === 4 ? '3.1.1' : '5.0';

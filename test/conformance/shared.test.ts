@@ -1,13 +1,12 @@
 // Shared subscriptions (MQTT 5.0 §4.8.2, §3.8.3.1, §3.8.4): one member per message, no
 // retained messages, independent share groups, per-member QoS, filter syntax, No Local.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestHub } from '../helpers/hub.js';
 import type { TestHub } from '../helpers/hub.js';
-import { cleanupClients, closeAll, collect, connect, sleep, uid } from '../helpers/mqtt.js';
+import { closeAll, collect, connect, sleep, uid } from '../helpers/mqtt.js';
 import type { MessageLog } from '../helpers/mqtt.js';
 import type { MqttClient } from 'mqtt';
-import { RC, clearRetained, expectServerDisconnect, pid, rawConnect, rawSubscribe, topicRoot } from './support.js';
+import { RC, clearRetained, expectServerDisconnect, pid, rawConnect, rawSubscribe, topicRoot, withHub } from './support.js';
 
 let hub: TestHub;
 
@@ -19,13 +18,7 @@ async function member(filter: string, qos: 0 | 1 | 2 = 2): Promise<{ client: Mqt
 }
 
 describe('Shared subscriptions', { concurrency: true }, () => {
-  before(async () => {
-    hub = await startTestHub();
-  });
-  after(async () => {
-    cleanupClients();
-    await hub?.stop();
-  });
+  withHub((h) => (hub = h));
 
   test('MQTT 5.0 §4.8.2: each message on a shared subscription goes to exactly one member, spread over the members', async () => {
     const topic = `${topicRoot()}/work`;

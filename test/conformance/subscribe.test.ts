@@ -1,23 +1,16 @@
 // SUBSCRIBE / SUBACK / UNSUBSCRIBE / UNSUBACK and topic matching (MQTT 3.1.1 §3.8–3.11, §4.7;
 // MQTT 5.0 §3.8–3.11, §4.7, §3.3.4): codes per filter, replacement, wildcards, '$' topics,
 // overlapping subscriptions, Subscription Identifiers, No Local.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestHub } from '../helpers/hub.js';
 import type { TestHub } from '../helpers/hub.js';
-import { cleanupClients, closeAll, collect, connect, sleep, uid } from '../helpers/mqtt.js';
-import { HUB_CHOICE, RC, pid, rawConnect, rawSubscribe, topicRoot } from './support.js';
+import { closeAll, collect, connect, sleep, uid } from '../helpers/mqtt.js';
+import { HUB_CHOICE, RC, pid, rawConnect, rawSubscribe, topicRoot, withHub } from './support.js';
 
 let hub: TestHub;
 
 describe('SUBSCRIBE and UNSUBSCRIBE', { concurrency: true }, () => {
-  before(async () => {
-    hub = await startTestHub();
-  });
-  after(async () => {
-    cleanupClients();
-    await hub?.stop();
-  });
+  withHub((h) => (hub = h));
 
   for (const v of [4, 5] as const) {
     const V = v === 4 ? '3.1.1' : '5.0';

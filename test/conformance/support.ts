@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import type { IConnackPacket, IConnectPacket, Packet } from 'mqtt-packet';
 import { RawClient } from '../helpers/raw-client.js';
 import type { ProtocolVersion } from '../helpers/raw-client.js';
-import { closeAll, collect, connectClient, uid } from '../helpers/mqtt.js';
-import type { TestHub } from '../helpers/hub.js';
+import { after, before } from 'node:test';
+import { cleanupClients, closeAll, collect, connectClient, uid } from '../helpers/mqtt.js';
+import { startTestHub } from '../helpers/hub.js';
+import type { TestHub, TestHubOptions } from '../helpers/hub.js';
 
 /** MQTT 5.0 reason codes used by the suite (MQTT 5.0 §2.4). */
 export const RC = {
@@ -225,4 +227,20 @@ export async function expectConnectRefused(raw: RawClient, reasons?: readonly nu
     assert.ok(rc >= 0x80, `CONNACK reason ${hex(rc)} accepts an invalid CONNECT`);
     if (reasons) assert.ok(reasons.includes(rc), `CONNACK reason ${hex(rc)}, expected ${reasons.map(hex).join(' or ')}`);
   }
+}
+
+/**
+ * One hub for the enclosing suite: started before its tests (handed to `assign`), stopped after
+ * them together with the clients they left open.
+ */
+export function withHub(assign: (hub: TestHub) => void, opts?: TestHubOptions): void {
+  let hub: TestHub | undefined;
+  before(async () => {
+    hub = await startTestHub(opts);
+    assign(hub);
+  });
+  after(async () => {
+    cleanupClients();
+    await hub?.stop();
+  });
 }

@@ -1,22 +1,15 @@
 // Hub status topics: $SYS/broker/... (Mosquitto-compatible) and the $events presence topics.
 // Hub-specific: skipped against an external broker. MQTT 5.0 §4.7.2 keeps them away from '#'.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestHub } from '../helpers/hub.js';
 import type { TestHub } from '../helpers/hub.js';
-import { cleanupClients, closeAll, collect, connect, sleep, uid, waitFor } from '../helpers/mqtt.js';
-import { NEEDS_CONFIG, rawConnect } from './support.js';
+import { closeAll, collect, connect, sleep, uid, waitFor } from '../helpers/mqtt.js';
+import { NEEDS_CONFIG, rawConnect, withHub } from './support.js';
 
 let hub: TestHub;
 
 describe('$SYS and $events', { concurrency: true }, () => {
-  before(async () => {
-    hub = await startTestHub({ config: { sys: { interval: 1 } } });
-  });
-  after(async () => {
-    cleanupClients();
-    await hub?.stop();
-  });
+  withHub((h) => (hub = h), { config: { sys: { interval: 1 } } });
 
   test('$SYS/broker/clients/connected reports the number of connected clients', async (t) => {
     if (hub.external) return t.skip(NEEDS_CONFIG);

@@ -1,13 +1,12 @@
 // Topic aliases (MQTT 5.0 §3.3.2.3.4, §3.3.4, §3.1.2.11.5, §3.2.2.3.8): client→server mappings
 // and their errors, server→client aliases within the client's Topic Alias Maximum.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IPublishPacket } from 'mqtt-packet';
-import { startTestHub } from '../helpers/hub.js';
 import type { TestHub } from '../helpers/hub.js';
 import type { RawClient } from '../helpers/raw-client.js';
-import { cleanupClients, closeAll, collect, connect, uid } from '../helpers/mqtt.js';
-import { HUB_CHOICE, RC, expectServerDisconnect, rawConnect, rawSubscribe, topicRoot } from './support.js';
+import { closeAll, collect, connect, uid } from '../helpers/mqtt.js';
+import { HUB_CHOICE, RC, expectServerDisconnect, rawConnect, rawSubscribe, topicRoot, withHub } from './support.js';
 
 let hub: TestHub;
 const HUB_TOPIC_ALIAS_MAXIMUM = 8;
@@ -32,13 +31,7 @@ async function aliasPublisher(clientId = uid('ta')): Promise<{ raw: RawClient; m
 }
 
 describe('Topic aliases', { concurrency: true }, () => {
-  before(async () => {
-    hub = await startTestHub({ config: { limits: { topicAliasMaximum: HUB_TOPIC_ALIAS_MAXIMUM } } });
-  });
-  after(async () => {
-    cleanupClients();
-    await hub?.stop();
-  });
+  withHub((h) => (hub = h), { config: { limits: { topicAliasMaximum: HUB_TOPIC_ALIAS_MAXIMUM } } });
 
   test('[MQTT-3.3.2-12] 5.0: a client alias set with a topic resolves later PUBLISHes with an empty topic (client_test5.py)', async (t) => {
     const topic = `${topicRoot()}/aliased`;

@@ -3,13 +3,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IConnectPacket } from 'mqtt-packet';
-import { startTestHub } from '../helpers/hub.js';
 import type { TestHub } from '../helpers/hub.js';
 import type { RawClient } from '../helpers/raw-client.js';
-import { cleanupClients, closeAll, collect, connect, sleep, uid } from '../helpers/mqtt.js';
+import { closeAll, collect, connect, sleep, uid } from '../helpers/mqtt.js';
 import type { MessageLog } from '../helpers/mqtt.js';
 import type { MqttClient } from 'mqtt';
-import { RC, packet, rawConnect, topicRoot } from './support.js';
+import { RC, packet, rawConnect, topicRoot, withHub } from './support.js';
 
 let hub: TestHub;
 
@@ -34,13 +33,7 @@ async function clearRetained(topic: string): Promise<void> {
 }
 
 describe('Will', { concurrency: true }, () => {
-  before(async () => {
-    hub = await startTestHub();
-  });
-  after(async () => {
-    cleanupClients();
-    await hub?.stop();
-  });
+  withHub((h) => (hub = h));
 
   for (const v of [4, 5] as const) {
     const V = v === 4 ? '3.1.1' : '5.0';

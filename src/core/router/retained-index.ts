@@ -5,6 +5,7 @@
 //
 // When a client subscribes, the retained messages matching the filter are sent to it
 // [MQTT-3.3.1-9]; matching follows §4.7, including the '$' rule [MQTT-4.7.2-1].
+import { addChild, childOf, removeChild } from './level-children.js';
 
 const DOLLAR = 0x24;
 
@@ -18,8 +19,7 @@ class RNode<M> {
   message: M | undefined = undefined;
 
   child(seg: string): RNode<M> | undefined {
-    if (this.kids !== undefined) return this.kids.get(seg);
-    return this.seg === seg ? this.one : undefined;
+    return childOf<RNode<M>>(this, seg);
   }
 }
 
@@ -80,7 +80,7 @@ export class RetainedIndex<M> {
       start = end + 1;
     }
     for (let i = path.length - 1; i >= 0 && isEmpty(n); i--) {
-      detach(path[i]!, segs[i]!);
+      removeChild<RNode<M>>(path[i]!, segs[i]!);
       n = path[i]!;
     }
     return true;
@@ -104,17 +104,7 @@ function childOrCreate<M>(node: RNode<M>, seg: string): RNode<M> {
   const found = node.child(seg);
   if (found !== undefined) return found;
   const created = new RNode<M>();
-  if (node.kids !== undefined) {
-    node.kids.set(seg, created);
-  } else if (node.one === undefined) {
-    node.seg = seg;
-    node.one = created;
-  } else {
-    node.kids = new Map([[node.seg!, node.one]]);
-    node.kids.set(seg, created);
-    node.seg = undefined;
-    node.one = undefined;
-  }
+  addChild<RNode<M>>(node, seg, created);
   return created;
 }
 
@@ -122,22 +112,6 @@ function isEmpty<M>(n: RNode<M>): boolean {
   return n.topic === undefined && n.one === undefined && n.kids === undefined;
 }
 
-function detach<M>(parent: RNode<M>, seg: string): void {
-  const kids = parent.kids;
-  if (kids === undefined) {
-    parent.seg = undefined;
-    parent.one = undefined;
-    return;
-  }
-  kids.delete(seg);
-  if (kids.size === 1) {
-    for (const [s, n] of kids) {
-      parent.seg = s;
-      parent.one = n;
-    }
-    parent.kids = undefined;
-  }
-}
 
 /**
  * `node` is reached by the filter's levels before `start`. `top` is true at the root, where the

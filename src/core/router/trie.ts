@@ -6,6 +6,7 @@
 // Memory: a device fleet's tree is mostly chains of single-child nodes ('devices/{id}/cmd') with
 // one subscriber each, so a node keeps its first child and its first subscriber inline and only
 // creates a Map / arrays for the second one. Everything is created lazily and pruned on remove.
+import { addChild, childOf, removeChild } from './level-children.js';
 
 const DOLLAR = 0x24;
 
@@ -42,8 +43,7 @@ class Node<V> {
   subs: Subs<V> | undefined = undefined;
 
   child(seg: string): Node<V> | undefined {
-    if (this.kids !== undefined) return this.kids.get(seg);
-    return this.seg === seg ? this.one : undefined;
+    return childOf<Node<V>>(this, seg);
   }
 
   isEmpty(): boolean {
@@ -245,17 +245,7 @@ export class TopicTrie<V> {
     if (found !== undefined) return found;
     const created = new Node<V>();
     this.nodes++;
-    if (node.kids !== undefined) {
-      node.kids.set(seg, created);
-    } else if (node.one === undefined) {
-      node.seg = seg;
-      node.one = created;
-    } else {
-      node.kids = new Map([[node.seg!, node.one]]);
-      node.kids.set(seg, created);
-      node.seg = undefined;
-      node.one = undefined;
-    }
+    addChild<Node<V>>(node, seg, created);
     return created;
   }
 
@@ -264,21 +254,7 @@ export class TopicTrie<V> {
       parent.plus = undefined;
       return;
     }
-    const kids = parent.kids;
-    if (kids === undefined) {
-      parent.seg = undefined;
-      parent.one = undefined;
-      return;
-    }
-    kids.delete(seg);
-    if (kids.size === 1) {
-      // Back to the inline form so a node that once had siblings does not keep a Map.
-      for (const [s, n] of kids) {
-        parent.seg = s;
-        parent.one = n;
-      }
-      parent.kids = undefined;
-    }
+    removeChild<Node<V>>(parent, seg);
   }
 
   /** Adds or replaces key in a non-empty Subs. */
