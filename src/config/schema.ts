@@ -90,7 +90,6 @@ export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
     topicAliasMaximum: key(uint16, 'Topic Alias Maximum announced for client-to-hub aliases (MQTT 5.0 §3.2.2.3.8); 0 disables them.'),
     maxSessionExpiry: key(seconds(0xffffffff), 'Highest Session Expiry Interval accepted (seconds); 4294967295 means sessions may never expire.'),
     maxOutboundBuffer: key({ type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER }, 'Outbound bytes buffered per connection before QoS 0 messages to it are dropped.'),
-    retryInterval: key(seconds(86400), 'Seconds before an unacknowledged QoS 1/2 delivery to a 3.1.1 client is sent again; 0 resends only on reconnect.'),
   }),
   acl: key(
     {

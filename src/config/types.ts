@@ -69,8 +69,6 @@ export interface TwinhubConfig {
     maxSessionExpiry: number;
     /** Outbound bytes buffered per connection before QoS 0 messages to it are dropped. */
     maxOutboundBuffer: number;
-    /** Retry interval (seconds) for unacknowledged QoS 1/2 deliveries to 3.1.1 clients; 0 = only on reconnect. */
-    retryInterval: number;
   };
   /** Static publish/subscribe rules, evaluated in order; the first match decides; no match allows. */
   acl: AclRule[];
@@ -106,7 +104,6 @@ export const DEFAULT_CONFIG: TwinhubConfig = {
     topicAliasMaximum: 64,
     maxSessionExpiry: 0xffffffff,
     maxOutboundBuffer: 8 * 1024 * 1024,
-    retryInterval: 20,
   },
   acl: [],
   priorities: [],
