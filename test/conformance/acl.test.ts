@@ -19,6 +19,8 @@ describe('ACL', { concurrency: true }, () => {
   before(async () => {
     hub = await startTestHub({
       config: {
+        // Small, so the test below would exceed it if refused QoS 2 exchanges stayed counted.
+        limits: { receiveMaximum: 4 },
         acl: [
           { filter: 'acl/+/open/#', action: 'all', allow: true },
           { filter: 'acl/+/open', action: 'all', allow: true },
@@ -75,6 +77,24 @@ describe('ACL', { concurrency: true }, () => {
       await raw.end();
       await closeAll(sub);
     });
+
+    if (v === 5) {
+      test('5.0: a PUBREC with 0x87 ends the QoS 2 exchange, so refused publishes do not count against Receive Maximum (MQTT 5.0 §4.9, §4.3.3)', async (t) => {
+        if (hub.external) return t.skip(NEEDS_CONFIG);
+        const r = root();
+        const { client: raw } = await rawConnect(hub, 5);
+        for (let i = 0; i < 8; i++) {
+          raw.send({ cmd: 'publish', topic: `${r}/nopub/x`, payload: Buffer.from('n'), qos: 2, dup: false, retain: false, messageId: pid() });
+          const rec = await raw.expectPacket('pubrec');
+          assert.equal(rec.reasonCode, RC.NOT_AUTHORIZED);
+        }
+        raw.send({ cmd: 'publish', topic: `${r}/open/x`, payload: Buffer.from('ok'), qos: 1, dup: false, retain: false, messageId: pid() });
+        const ack = await raw.expectPacket('puback');
+        assert.equal(ack.reasonCode ?? 0, 0);
+        assert.equal(raw.closed, false);
+        await raw.end();
+      });
+    }
 
     test(`${V}: the first matching ACL rule decides; a topic no rule matches is allowed`, async (t) => {
       if (hub.external) return t.skip(NEEDS_CONFIG);

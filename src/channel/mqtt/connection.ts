@@ -314,8 +314,9 @@ export class MqttConnection implements SessionLink, Channel, AckWaiter {
 
   private ackSent(ack: Buffer): void {
     const type = ack[0]! >> 4;
-    // A QoS 1 exchange ends with PUBACK, a QoS 2 one with PUBCOMP (receive maximum, §4.9).
-    if (type === 4 || type === 7) this.inboundUnacked--;
+    // A QoS 1 exchange ends with PUBACK, a QoS 2 one with PUBCOMP, or with a PUBREC carrying a
+    // failure reason (≥ 0x80), after which no PUBREL follows (MQTT 5.0 §4.9, §4.3.3).
+    if (type === 4 || type === 7 || (type === 5 && ack.length > 4 && ack[4]! >= 0x80)) this.inboundUnacked--;
     this.send(ack);
   }
 
