@@ -92,3 +92,38 @@ test('an ack with no writes of its own still waits behind the commit before it',
   await c.flush();
   assert.deepEqual(w.events, ['ok:durable', 'ok:behind']);
 });
+
+test('a held write of another store delays the turn\'s acks until it settles (twins, telemetry WAL before PUBACK)', async () => {
+  const c = new Committer(new MemoryBrokerStore(), () => undefined);
+  const w = new Recorder();
+  let release!: () => void;
+  const before = c.pendingOps;
+  c.hold(new Promise<void>((r) => (release = r)));
+  assert.ok(c.pendingOps > before, 'a hold counts as a pending write so the publisher waits');
+  c.afterCommit(w, Buffer.from('a'));
+  await tick();
+  await tick();
+  assert.deepEqual(w.events, [], 'not released while the held write is pending');
+  release();
+  await c.flush();
+  assert.deepEqual(w.events, ['ok:a']);
+});
+
+test('a failed held write fails the turn\'s acks but leaves the broker store writable', async () => {
+  const health: boolean[] = [];
+  const c = new Committer(new MemoryBrokerStore(), (writable) => health.push(writable));
+  const w = new Recorder();
+  c.add(op(1));
+  c.hold(Promise.reject(new Error('wal full')));
+  c.afterCommit(w, Buffer.from('a'));
+  await c.flush();
+  assert.deepEqual(w.events, ['fail:a']);
+  assert.equal(c.storeWritable, true);
+  assert.deepEqual(health, []);
+  assert.equal(c.heldFailures, 1);
+  // The next turn is unaffected.
+  c.afterCommit(w, Buffer.from('b'));
+  c.add(op(2));
+  await c.flush();
+  assert.deepEqual(w.events, ['fail:a', 'ok:b']);
+});

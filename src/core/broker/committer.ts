@@ -17,6 +17,8 @@ interface Batch {
   ops: StoreOp[];
   waiters: AckWaiter[];
   acks: Buffer[];
+  /** Writes of other stores (twins, telemetry WAL) this turn's acks also wait for. */
+  held: Promise<unknown>[] | null;
 }
 
 export class Committer {
@@ -30,15 +32,18 @@ export class Committer {
   commits = 0;
   opsCommitted = 0;
   failures = 0;
+  /** Batches whose held writes (other stores) failed. */
+  heldFailures = 0;
 
   constructor(
     private readonly store: BrokerStore,
     private readonly onHealthChange: (writable: boolean, error: string | undefined) => void,
   ) {}
 
-  /** Ops waiting for the next commit (callers compare before/after to know if they wrote). */
+  /** Ops and held writes waiting for the next commit (callers compare before/after to know if they wrote). */
   get pendingOps(): number {
-    return this.current === null ? 0 : this.current.ops.length;
+    const b = this.current;
+    return b === null ? 0 : b.ops.length + (b.held === null ? 0 : b.held.length);
   }
 
   /** True while an ack registered now would wait for a commit. */
@@ -57,6 +62,17 @@ export class Committer {
     b.acks.push(ack);
   }
 
+  /**
+   * Make this turn's acknowledgements wait for `write` too: a `message.publish` listener that
+   * stores what a message caused elsewhere (a twin update, telemetry points in the WAL) holds
+   * the PUBACK of that message until its own write is durable. A rejected `write` releases the
+   * turn's waiters as failures without marking the broker store unwritable.
+   */
+  hold(write: Promise<unknown>): void {
+    const b = this.batch();
+    (b.held ??= []).push(write);
+  }
+
   /** Commit whatever is pending now and wait for every commit so far. */
   async flush(): Promise<void> {
     this.run();
@@ -66,7 +82,7 @@ export class Committer {
   private batch(): Batch {
     let b = this.current;
     if (b === null) {
-      b = this.current = { ops: [], waiters: [], acks: [] };
+      b = this.current = { ops: [], waiters: [], acks: [], held: null };
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(this.runBound);
@@ -87,15 +103,21 @@ export class Committer {
     // Issue the commit now (stores settle commits in call order, so commits overlap on the
     // writer thread), but release this batch's acks only after every earlier batch's.
     const written = ops.length === 0 ? undefined : this.store.commit(ops);
+    const held = b.held === null ? undefined : Promise.all(b.held);
+    // Neither promise may reject unobserved while the other is awaited.
+    held?.catch(() => undefined);
     this.tail = this.tail.then(
       () => written,
     ).then(
-      () => this.settle(b, undefined),
+      () => (held === undefined ? this.settle(b, undefined) : held.then(
+        () => this.settle(b, undefined),
+        (err: unknown) => this.settle(b, err ?? new Error('held write failed'), false),
+      )),
       (err: unknown) => this.settle(b, err ?? new Error('store commit failed')),
     );
   }
 
-  private settle(b: Batch, err: unknown): void {
+  private settle(b: Batch, err: unknown, brokerStore = true): void {
     this.inFlight--;
     if (err === undefined) {
       this.commits++;
@@ -109,6 +131,11 @@ export class Committer {
     } else {
       this.failures++;
       const message = err instanceof Error ? err.message : String(err);
+      if (!brokerStore) {
+        this.heldFailures++;
+        for (let i = 0; i < b.waiters.length; i++) b.waiters[i]!.ackFailed(b.acks[i]!, err);
+        return;
+      }
       this.lastError = message;
       if (this.storeWritable) {
         this.storeWritable = false;
