@@ -120,6 +120,36 @@ export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
     'Priority classes `{name, filters}`, highest first; a message matching none is in the class after the last. Under pressure lower classes are dropped first.',
     { example: '[{"name":"alarms","filters":["+/alarm/#"]}]' },
   ),
+  registry: group('The device registry: how registered devices authenticate and what they may touch (docs/REGISTRY.md).', {
+    clientIdMustMatch: key({ type: 'boolean' }, 'A registered device must use its device id as MQTT client id (otherwise CONNACK 0x85 / 3.1.1 return code 2), so one device cannot take over another\'s session.'),
+    ownTopics: key({ type: 'list', item: { type: 'string', format: 'topic-filter' } }, 'The default ACL of registered devices, after their own, group, type and fleet rules: filters they may publish and subscribe to. Placeholders: `{deviceId}`, `{clientId}`, `{username}`, `{type}`, `{group}`, `{tag:NAME}`.', { example: '["devices/{deviceId}/#"]' }),
+    password: group('scrypt parameters of new device passwords (stored hashes keep their own).', {
+      costLog2: key({ type: 'integer', min: 10, max: 20 }, 'CPU/memory cost as log2(N); each step doubles the time per hash.'),
+      blockSize: key({ type: 'integer', min: 1, max: 32 }, 'Block size r.'),
+      parallelization: key({ type: 'integer', min: 1, max: 16 }, 'Parallelization p.'),
+    }),
+    jwt: group('Device JWTs signed with a fleet-wide key (per-device keys are credentials of type `jwt-key`).', {
+      fleetKeyFile: key({ type: 'string', format: 'path', nullable: true }, 'File with the fleet key: an HS256 secret in base64, or an RS256/ES256 public key in PEM.', { example: '/etc/twinhub/fleet-jwt.pem' }),
+      fleetAlg: key({ type: 'enum', values: ['HS256', 'RS256', 'ES256'] }, 'Algorithm of the fleet key.'),
+      clockSkew: key(seconds(3600), 'Seconds of clock skew tolerated when checking `exp` and `nbf`.'),
+    }),
+    limits: group('Default per-device publish limits (a device record may override the rates).', {
+      messagesPerSecond: key({ type: 'integer', min: 0, max: 10_000_000 }, 'Messages per second a device may publish; 0 is unlimited. Over the limit QoS 1/2 get PUBACK/PUBREC 0x97 (5.0) and reading pauses.'),
+      bytesPerSecond: key({ type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER }, 'Payload bytes per second a device may publish; 0 is unlimited.'),
+      burstSeconds: key({ type: 'integer', min: 1, max: 3600 }, 'Bucket size in seconds of rate: how far a device may burst above its rate.'),
+      maxViolations: key({ type: 'integer', min: 1, max: 1_000_000 }, 'Over-limit publishes in a row (without a second of compliance) before the client is disconnected with 0x96 (3.1.1: closed).'),
+    }),
+  }),
+  api: group('The HTTP API (`/api/v1`).', {
+    rateLimit: key({ type: 'integer', min: 0, max: 1_000_000 }, 'Requests per second per API key or token; over it requests get 429. 0 is unlimited.'),
+    rateBurst: key({ type: 'integer', min: 1, max: 1_000_000 }, 'Requests a key may make in a burst above its rate.'),
+    jwt: group('Operator JWT bearer tokens (besides API keys). The role is the `role` claim: read-only, operator or admin.', {
+      keyFile: key({ type: 'string', format: 'path', nullable: true }, 'File with the verification key: an HS256 secret in base64, or an RS256/ES256 public key in PEM; null disables JWT bearer tokens.', { example: '/etc/twinhub/api-jwt.pem' }),
+      alg: key({ type: 'enum', values: ['HS256', 'RS256', 'ES256'] }, 'Algorithm of the key.'),
+      issuer: key({ type: 'string', nullable: true }, 'Required `iss` claim; null accepts any.'),
+      audience: key({ type: 'string', nullable: true }, 'Required `aud` claim; null accepts any.'),
+    }),
+  }),
   sys: group('The `$SYS/broker/...` topics.', {
     interval: key(seconds(86400), 'Seconds between `$SYS/broker` updates; 0 disables them.'),
   }),
@@ -144,11 +174,18 @@ export const ENV_PREFIX = 'TWINHUB_';
 /** The config file path may be given in the environment too (it is not itself a config key). */
 export const ENV_CONFIG_FILE = 'TWINHUB_CONFIG';
 /**
+ * Variables that are not config keys: the admin API key used on first start (for automation and
+ * containers), and the hub URL and API key of the CLI's client commands.
+ */
+export const ENV_ADMIN_KEY = 'TWINHUB_ADMIN_KEY';
+const RESERVED_ENV: ReadonlySet<string> = new Set([ENV_ADMIN_KEY, 'TWINHUB_URL', 'TWINHUB_KEY']);
+
+/**
  * TWINHUB_* variables that are not config keys and must not be reported as unknown: the config
  * file, and variables of test and tool harnesses (TWINHUB_TEST_*).
  */
 export function isReservedEnv(name: string): boolean {
-  return name === ENV_CONFIG_FILE || name.startsWith('TWINHUB_TEST_');
+  return name === ENV_CONFIG_FILE || RESERVED_ENV.has(name) || name.startsWith('TWINHUB_TEST_');
 }
 
 /** `maxKeepAlive` → `MAX_KEEP_ALIVE`. */

@@ -74,6 +74,48 @@ export interface TwinhubConfig {
   acl: AclRule[];
   /** Priority classes, highest first; messages matching none are in the class after the last. */
   priorities: PriorityClass[];
+  registry: {
+    /** A registered device must connect with client id = device id (else 0x85 / 0x02). */
+    clientIdMustMatch: boolean;
+    /** The default policy of registered devices: filters (placeholders allowed) they may publish and subscribe to. */
+    ownTopics: string[];
+    password: {
+      /** scrypt cost as log2(N). */
+      costLog2: number;
+      blockSize: number;
+      parallelization: number;
+    };
+    jwt: {
+      /** Fleet-wide key for device JWTs (HS256 secret in base64, or RS256/ES256 public key PEM); null: per-device keys only. */
+      fleetKeyFile: string | null;
+      fleetAlg: 'HS256' | 'RS256' | 'ES256';
+      /** Seconds of clock skew tolerated on exp/nbf. */
+      clockSkew: number;
+    };
+    limits: {
+      /** Default messages/s per device; 0 unlimited. */
+      messagesPerSecond: number;
+      /** Default payload bytes/s per device; 0 unlimited. */
+      bytesPerSecond: number;
+      /** Bucket size in seconds of the rate. */
+      burstSeconds: number;
+      /** Consecutive over-limit publishes before the client is disconnected (0x96). */
+      maxViolations: number;
+    };
+  };
+  api: {
+    /** Requests per second per API key; 0 unlimited. */
+    rateLimit: number;
+    /** Burst of requests per key above the rate. */
+    rateBurst: number;
+    jwt: {
+      /** Key that verifies operator JWT bearer tokens (HS256 secret in base64, or public key PEM); null disables JWT bearer auth. */
+      keyFile: string | null;
+      alg: 'HS256' | 'RS256' | 'ES256';
+      issuer: string | null;
+      audience: string | null;
+    };
+  };
   sys: {
     /** Seconds between $SYS/broker updates; 0 disables. */
     interval: number;
@@ -107,6 +149,18 @@ export const DEFAULT_CONFIG: TwinhubConfig = {
   },
   acl: [],
   priorities: [],
+  registry: {
+    clientIdMustMatch: true,
+    ownTopics: ['devices/{deviceId}/#', '$aws/things/{deviceId}/shadow/#'],
+    password: { costLog2: 13, blockSize: 8, parallelization: 1 },
+    jwt: { fleetKeyFile: null, fleetAlg: 'RS256', clockSkew: 30 },
+    limits: { messagesPerSecond: 0, bytesPerSecond: 0, burstSeconds: 2, maxViolations: 100 },
+  },
+  api: {
+    rateLimit: 100,
+    rateBurst: 200,
+    jwt: { keyFile: null, alg: 'RS256', issuer: null, audience: null },
+  },
   sys: { interval: 10 },
   log: { level: 'info' },
 };

@@ -19,6 +19,26 @@ export interface ClientInfo {
   remoteAddress: string;
   /** Client certificate of an mTLS connection. */
   certificate: { fingerprint256: string; subject: string } | undefined;
+  /** What authentication granted this connection (set by `client.authenticate`); undefined for static auth. */
+  auth: SessionAuth | undefined;
+}
+
+/** A publish quota (core/registry/rate-limit.ts PublishQuota). */
+export interface PublishQuotaLike {
+  check(payloadBytes: number, now: number): 'ok' | 'exceeded' | 'disconnect';
+  pauseMs(payloadBytes: number, now: number): number;
+}
+
+/** Per-connection grants of the authenticating hook: read on the hot path, so plain fields. */
+export interface SessionAuth {
+  /** The credential the client proved; revoking it disconnects the client. */
+  credentialId: string | undefined;
+  /** Epoch ms when the credential stops being valid (JWT `exp`); 0 never. 5.0 gets DISCONNECT 0xA0 then. */
+  expiresAt: number;
+  /** Publish limits of the device; undefined unlimited. */
+  quota: PublishQuotaLike | undefined;
+  /** Opaque to the broker: the authorizer's per-session state (compiled ACL). */
+  authz: unknown;
 }
 
 export interface AuthenticateRequest {
@@ -37,7 +57,7 @@ export type AuthFailure =
   | 'server-unavailable'; // 0x88 / 3
 
 export type AuthResult =
-  | { ok: true; deviceId?: string; /** epoch ms when the credential expires (JWT exp) */ expiresAt?: number }
+  | { ok: true; deviceId?: string; auth?: SessionAuth }
   | { ok: false; reason: AuthFailure; message?: string };
 
 export type DisconnectReason =
@@ -51,6 +71,8 @@ export type DisconnectReason =
   | 'shutdown'
   | 'store-failure'
   | 'auth-expired'
+  | 'credential-revoked'
+  | 'rate-limited'
   | 'slow-consumer';
 
 export interface HookPoints {

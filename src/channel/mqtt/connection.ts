@@ -94,6 +94,7 @@ export class MqttConnection implements SessionLink, Channel, AckWaiter {
   /** Packets that arrived while CONNECT was being authenticated. */
   pending: Packet[] | null = null;
   private closeReason: DisconnectReason = 'socket-closed';
+  private readPaused = false;
   private closeCode = 0;
   private finished = false;
 
@@ -320,6 +321,25 @@ export class MqttConnection implements SessionLink, Channel, AckWaiter {
     this.send(ack);
   }
 
+  /** The authenticated client once CONNECT was accepted (Channel). */
+  get connectedClient(): ClientInfo | undefined {
+    return this.state === ConnState.Connected ? this.client : undefined;
+  }
+
+  /**
+   * Stop reading for `ms` (a device over its publish rate: backpressure instead of refusal).
+   * TCP flow control then slows the sender down; a pause already running is not extended.
+   */
+  pauseReading(ms: number): void {
+    if (this.readPaused || this.state === ConnState.Closed) return;
+    this.readPaused = true;
+    this.stream.pause();
+    setTimeout(() => {
+      this.readPaused = false;
+      if (this.state !== ConnState.Closed) this.stream.resume();
+    }, Math.max(1, Math.ceil(ms))).unref();
+  }
+
   // ---------------------------------------------------------------- flow control and timers
 
   onDrain(): void {
@@ -329,6 +349,13 @@ export class MqttConnection implements SessionLink, Channel, AckWaiter {
 
   tick(now: number): void {
     if (this.state === ConnState.Connected) {
+      // A credential with an end (JWT `exp`) ends the session with it: 5.0 DISCONNECT 0xA0
+      // Maximum connect time (§3.14.2.1); 3.1.1 is closed.
+      const auth = this.client.auth;
+      if (auth !== undefined && auth.expiresAt !== 0 && now >= auth.expiresAt) {
+        this.disconnect(ReasonCode.MaximumConnectTime, 'auth-expired');
+        return;
+      }
       // Keep alive: no packet for one and a half times the interval closes the connection
       // [MQTT-3.1.2-24] (5.0: DISCONNECT 0x8D Keep Alive timeout).
       if (this.keepAliveMs > 0 && now - this.lastRx > this.keepAliveMs * 1.5) {

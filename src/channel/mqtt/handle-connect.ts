@@ -106,6 +106,7 @@ export function handleConnect(c: MqttConnection, p: ConnectPacket): void {
     loopback: acc.listener.loopback,
     remoteAddress: acc.remoteAddress,
     certificate: acc.certificate,
+    auth: undefined,
   };
 
   c.state = ConnState.Authenticating;
@@ -122,6 +123,7 @@ export function handleConnect(c: MqttConnection, p: ConnectPacket): void {
       return refuse(c, rc5, rc3, r.message);
     }
     if (r.deviceId !== undefined) c.client.deviceId = r.deviceId;
+    if (r.auth !== undefined) c.client.auth = r.auth;
     accept(c, p, clientId, expiry, { assigned, serverKeepAlive, serverExpiry });
   };
   if (isPromise(result)) {

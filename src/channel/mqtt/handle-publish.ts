@@ -3,6 +3,7 @@
 import type { PublishPacket } from '../../codec/mqtt/packets.js';
 import { ReasonCode } from '../../codec/mqtt/packets.js';
 import { encodeAck } from '../../codec/mqtt/encoder.js';
+import type { PublishQuotaLike } from '../../core/hooks.js';
 import type { Message } from '../../core/message.js';
 import { messageProperties } from '../../core/message.js';
 import type { MqttConnection } from './connection.js';
@@ -99,6 +100,9 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
     return;
   }
 
+  const quota = c.client.auth?.quota;
+  if (quota !== undefined && !withinQuota(c, quota, p.payload.length, qos, packetId)) return;
+
   // Exact time only for messages that expire; the coarse clock is enough otherwise.
   const now = props?.messageExpiryInterval !== undefined ? broker.now() : broker.clock;
   const msg: Message = {
@@ -128,4 +132,34 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
   // Durable before acknowledged: if routing wrote to the store (persistent subscribers, retained),
   // the ack waits for this turn's commit (DESIGN.md "Writes and acks").
   c.sendAck(encodeAck(qos === 1 ? 4 : 5, packetId, 0, c.version), committer.pendingOps > before);
+}
+
+/**
+ * Per-device publish limits (registry `limits`; docs/REGISTRY.md). Over the rate a 5.0 QoS 1/2
+ * PUBLISH is answered PUBACK/PUBREC 0x97 Quota exceeded and not delivered (§3.4.2.1, §3.5.2.1);
+ * QoS 0, and 3.1.1 which has no way to say "quota", is delivered and reading pauses until the
+ * bucket refills, so TCP flow control slows the sender. A client that keeps exceeding is
+ * disconnected: 5.0 DISCONNECT 0x96 Message rate too high (§3.14.2.1), 3.1.1 closed.
+ * Returns whether the message goes on.
+ */
+function withinQuota(c: MqttConnection, quota: PublishQuotaLike, bytes: number, qos: number, packetId: number): boolean {
+  const broker = c.broker;
+  const now = broker.now();
+  const verdict = quota.check(bytes, now);
+  if (verdict === 'ok') return true;
+  broker.limitsHit.deviceRate++;
+  if (verdict === 'disconnect') {
+    broker.limitsHit.deviceRateDisconnect++;
+    c.disconnect(ReasonCode.MessageRateTooHigh, 'rate-limited');
+    return false;
+  }
+  if (qos > 0 && c.version === 5) {
+    // A PUBREC with a failure reason ends the QoS 2 exchange (§4.3.3): no PUBREL follows, so the
+    // packet id is not remembered and the Receive Maximum slot is freed with the ack.
+    c.inboundUnacked++;
+    c.sendAck(encodeAck(qos === 1 ? 4 : 5, packetId, ReasonCode.QuotaExceeded, 5), false);
+    return false;
+  }
+  c.pauseReading(quota.pauseMs(bytes, now));
+  return true;
 }

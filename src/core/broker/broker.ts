@@ -6,7 +6,7 @@ import type { ProtocolVersion, QoS } from '../../codec/mqtt/packets.js';
 import type { TwinhubConfig } from '../../config/types.js';
 import type { BrokerStore, StoredSubscription, StoredWill } from '../../ports/broker-store.js';
 import type { AcceptedConnection } from '../../transport/types.js';
-import type { DropCause, Hooks } from '../hooks.js';
+import type { ClientInfo, DisconnectReason, DropCause, Hooks } from '../hooks.js';
 import type { Message } from '../message.js';
 import { RetainedIndex } from '../router/retained-index.js';
 import { validateTopicFilter, validateTopicName } from '../router/topic.js';
@@ -64,7 +64,11 @@ export type LimitName =
   | 'maxQueuedMessages'
   | 'maxInflight'
   | 'receiveMaximum'
-  | 'topicAliasMaximum';
+  | 'topicAliasMaximum'
+  /** A device published above its rate (registry limits): 0x97 or a read pause. */
+  | 'deviceRate'
+  /** A device kept exceeding its rate and was disconnected (0x96). */
+  | 'deviceRateDisconnect';
 
 /** Connections the core keeps for keep-alive sweeps, shutdown and counts. */
 export interface Channel {
@@ -72,6 +76,12 @@ export interface Channel {
   tick(now: number): void;
   /** Server shutdown: disconnect (5.0: 0x8B) and close. */
   shutdown(): void;
+  /** The authenticated client, once CONNECT was accepted. */
+  readonly connectedClient: ClientInfo | undefined;
+  /** When the connection was opened (epoch ms). */
+  readonly openedAt: number;
+  /** Disconnect by the server (5.0: DISCONNECT with `reasonCode` first; 3.1.1: closed). */
+  disconnect(reasonCode: number, reason: DisconnectReason): void;
 }
 
 const SWEEP_MS = 250;
@@ -113,6 +123,8 @@ export class Broker {
     maxInflight: 0,
     receiveMaximum: 0,
     topicAliasMaximum: 0,
+    deviceRate: 0,
+    deviceRateDisconnect: 0,
   };
   readonly dropped: Record<DropCause, number> = {
     'queue-full': 0,
@@ -217,6 +229,23 @@ export class Broker {
 
   unregisterChannel(ch: Channel): void {
     this.channels.delete(ch);
+  }
+
+  /** Connected clients matching `pred`. */
+  clientsWhere(pred: (client: ClientInfo) => boolean): Channel[] {
+    const out: Channel[] = [];
+    for (const ch of this.channels) {
+      const c = ch.connectedClient;
+      if (c !== undefined && pred(c)) out.push(ch);
+    }
+    return out;
+  }
+
+  /** Disconnect every connected client matching `pred`; the number disconnected. */
+  disconnectWhere(pred: (client: ClientInfo) => boolean, reasonCode: number, reason: DisconnectReason): number {
+    const list = this.clientsWhere(pred);
+    for (const ch of list) ch.disconnect(reasonCode, reason);
+    return list.length;
   }
 
   /** Whether another connection may be admitted (config.limits.maxConnections). */

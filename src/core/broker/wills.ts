@@ -21,6 +21,7 @@ export function offlineClient(clientId: string, version: ProtocolVersion, device
     loopback: false,
     remoteAddress: '',
     certificate: undefined,
+    auth: undefined,
   };
 }
 
