@@ -7,6 +7,14 @@
 // Records are plain JSON-safe objects (strings, numbers, booleans, arrays, objects; optional
 // fields absent rather than undefined) so an adapter may serialise them as JSON. Times are epoch
 // milliseconds. A store never interprets hashes or keys.
+//
+// Ids (of devices, credentials, API keys and ACL policies) are non-empty and at most 512 UTF-8
+// bytes: core validates them before they reach a store, because an LMDB key holds at most 1,978
+// bytes (the lmdb adapter refuses another id with TH_STORE_WRITE_FAILED; a read of one finds
+// nothing).
+// Lookup keys may be of any length. A write that fails (disk full, store closed) rejects with
+// TwinhubError STORE_WRITE_FAILED and applies nothing; a read that fails rejects with
+// STORE_OPEN_FAILED.
 
 export type CredentialType = 'password' | 'token' | 'x509' | 'jwt-key';
 export type ApiRole = 'read-only' | 'operator' | 'admin';
@@ -138,14 +146,20 @@ export interface RegistryStore {
 
   // --- presence
   getPresence(deviceId: string): Promise<PresenceRecord | undefined>;
-  /** Written often (every connect/disconnect): may be batched; ignored when the device is gone. */
+  /**
+   * Written often (every connect/disconnect): may be batched; ignored when the device is gone.
+   * Resolves once written (or ignored), so a getPresence after it sees the record.
+   */
   putPresence(deviceId: string, presence: PresenceRecord): Promise<void>;
 
   // --- credentials
-  /** `missing-device` when the device does not exist; `lookup-taken` when the lookup key is used. */
+  /**
+   * `missing-device` when the device does not exist; `exists` when a credential has this id;
+   * `lookup-taken` when the lookup key is used. Checked in that order; a conflict writes nothing.
+   */
   addCredential(credential: CredentialRecord): Promise<WriteResult>;
   getCredential(id: string): Promise<CredentialRecord | undefined>;
-  /** A device's credentials, oldest first. */
+  /** A device's credentials, oldest first (by createdAt, then by id). */
   listCredentials(deviceId: string): Promise<CredentialRecord[]>;
   findCredentialByLookup(lookupKey: string): Promise<CredentialRecord | undefined>;
   /** Remove one credential (and its lookup key); the removed record or undefined. */
@@ -154,10 +168,12 @@ export interface RegistryStore {
   // --- operator API keys
   addApiKey(key: ApiKeyRecord): Promise<WriteResult>;
   getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  /** In id order (UTF-8 byte order). */
   listApiKeys(): Promise<ApiKeyRecord[]>;
   removeApiKey(id: string): Promise<ApiKeyRecord | undefined>;
 
   // --- ACL policies
+  /** In id order (UTF-8 byte order). */
   listAclPolicies(): Promise<AclPolicyRecord[]>;
   getAclPolicy(id: string): Promise<AclPolicyRecord | undefined>;
   /** Insert or replace. */
