@@ -1,0 +1,295 @@
+// SenML Packs (RFC 8428) → points. One resolver serves both representations: the JSON form
+// (§5, text labels) and the CBOR form (§6, integer labels of Table 4, which the CBOR decoder
+// turns into the string keys '-2', '0', ...). Each record is resolved against the base fields in
+// effect (§4.6): name = bn + n, time = bt + t (seconds), value = bv + v, sum = bs + s, unit = u or
+// bu. A bad record is a dead letter of its own; the other records of the Pack are still kept.
+import { deadLetter } from '../types.js';
+import type { Sink } from '../types.js';
+import { MAX_EPOCH_MS, describe } from '../timestamp.js';
+import { checkName, clip } from './object.js';
+import { CBOR_BREAK, MISPLACED_BREAK } from './decode.js';
+
+/** The labels under which each SenML field is found in a decoded record. */
+export interface SenmlLabels {
+  readonly bn: string;
+  readonly bt: string;
+  readonly bu: string;
+  readonly bv: string;
+  readonly bs: string;
+  readonly bver: string;
+  readonly n: string;
+  readonly u: string;
+  readonly v: string;
+  readonly vs: string;
+  readonly vb: string;
+  readonly vd: string;
+  readonly s: string;
+  readonly t: string;
+  readonly ut: string;
+}
+
+/** RFC 8428 §5 Table 1 (JSON labels). */
+export const SENML_JSON_LABELS: SenmlLabels = Object.freeze({
+  bn: 'bn', bt: 'bt', bu: 'bu', bv: 'bv', bs: 'bs', bver: 'bver',
+  n: 'n', u: 'u', v: 'v', vs: 'vs', vb: 'vb', vd: 'vd', s: 's', t: 't', ut: 'ut',
+});
+
+/** RFC 8428 §6 Table 4 (CBOR labels), as the string keys of a decoded map. */
+export const SENML_CBOR_LABELS: SenmlLabels = Object.freeze({
+  bn: '-2', bt: '-3', bu: '-4', bv: '-5', bs: '-6', bver: '-1',
+  n: '0', u: '1', v: '2', vs: '3', vb: '4', vd: '8', s: '5', t: '6', ut: '7',
+});
+
+/** The SenML version this reader understands: RFC 8428's (§4.4: the default of bver is 10). */
+export const SENML_VERSION = 10;
+
+/** §4.5.3: times below 2^28 seconds are relative to now; at or above, seconds since the epoch. */
+export const SENML_RELATIVE_LIMIT = 2 ** 28;
+
+export interface SenmlOptions {
+  /** metricPrefix + topic rest, prepended to every name. */
+  readonly prefix: string;
+  /** Name metrics bn + n (true) or n alone (false). */
+  readonly keepBaseName: boolean;
+  /** The full metric of records whose name is empty. */
+  readonly fallbackMetric: string;
+}
+
+/** Reads a decoded SenML Pack into the sink. */
+export function readSenml(pack: unknown, L: SenmlLabels, opts: SenmlOptions, sink: Sink): void {
+  // §4: a SenML Pack is an array of SenML Records.
+  if (!Array.isArray(pack)) {
+    deadLetter(sink, `a SenML Pack must be an array of records, not ${describe(pack)} (RFC 8428 §4)`);
+    return;
+  }
+  // Base fields in effect (§4.1: each applies to its record and all after it, up to the next
+  // record that has the same field). A base field of the wrong type poisons the records that
+  // would inherit it, until a later record sets that field again.
+  let bn = '';
+  let bt = 0;
+  let bu: string | undefined;
+  let bv = 0;
+  let bs = 0;
+  let hasBs = false;
+  let bnBad: string | null = null;
+  let btBad: string | null = null;
+  let buBad: string | null = null;
+  let bvBad: string | null = null;
+  let bsBad: string | null = null;
+  let bverBad: string | null = null;
+
+  for (let i = 0; i < pack.length; i++) {
+    let rec: unknown = pack[i];
+    if (rec instanceof Map) rec = mapToRecord(rec);
+    if (rec === CBOR_BREAK) {
+      deadLetter(sink, `record ${i}: ${MISPLACED_BREAK}`);
+      continue;
+    }
+    if (typeof rec !== 'object' || rec === null || Array.isArray(rec) || rec instanceof Uint8Array) {
+      deadLetter(sink, `record ${i} is ${describe(rec)}, not a map of fields (RFC 8428 §4)`);
+      continue;
+    }
+    const r = rec as Record<string, unknown>;
+
+    const xbn = r[L.bn];
+    if (xbn !== undefined) {
+      if (typeof xbn === 'string') (bn = xbn), (bnBad = null);
+      else bnBad = `the base name (bn) of record ${i} is ${describe(xbn)}, not text`;
+    }
+    const xbt = r[L.bt];
+    if (xbt !== undefined) {
+      const x = toNumber(xbt);
+      if (x !== undefined) (bt = x), (btBad = null);
+      else btBad = `the base time (bt) of record ${i} is ${describe(xbt)}, not a number`;
+    }
+    const xbu = r[L.bu];
+    if (xbu !== undefined) {
+      if (typeof xbu === 'string') (bu = xbu), (buBad = null);
+      else buBad = `the base unit (bu) of record ${i} is ${describe(xbu)}, not text`;
+    }
+    const xbv = r[L.bv];
+    if (xbv !== undefined) {
+      const x = toNumber(xbv);
+      if (x !== undefined) (bv = x), (bvBad = null);
+      else bvBad = `the base value (bv) of record ${i} is ${describe(xbv)}, not a number`;
+    }
+    const xbs = r[L.bs];
+    if (xbs !== undefined) {
+      const x = toNumber(xbs);
+      if (x !== undefined) (bs = x), (hasBs = true), (bsBad = null);
+      else bsBad = `the base sum (bs) of record ${i} is ${describe(xbs)}, not a number`;
+    }
+    const xbver = r[L.bver];
+    if (xbver !== undefined) {
+      const x = toNumber(xbver);
+      if (x === undefined || !Number.isInteger(x) || x < 1) {
+        bverBad = `the version (bver) of record ${i} is not a positive integer`;
+      } else if (x > SENML_VERSION) {
+        // §4.4: a version larger than the one the system understands: it MUST NOT use the Pack.
+        bverBad = `record ${i} declares SenML version ${x}, newer than ${SENML_VERSION} (RFC 8428 §4.4)`;
+      } else {
+        bverBad = null;
+      }
+    }
+
+    // The record's name, for the field of its dead letters.
+    const xn = r[L.n];
+    const n = typeof xn === 'string' ? xn : '';
+    const full = bn + n;
+    const metric = resolveMetric(opts.keepBaseName ? full : n, opts);
+    const field = clip(metric);
+
+    const poisoned = bverBad ?? bnBad ?? btBad ?? buBad ?? bvBad ?? bsBad;
+    if (poisoned !== null) {
+      deadLetter(sink, `record ${i}: ${poisoned}`, field);
+      continue;
+    }
+    // §4.4: fields they do not recognize are ignored, unless the label ends with '_': then an
+    // error MUST be generated. Labels are text in the JSON form; integer labels cannot end so.
+    const mustUnderstand = unknownMustUnderstand(r);
+    if (mustUnderstand !== null) {
+      deadLetter(sink, `record ${i}: unknown must-understand field '${clip(mustUnderstand)}' (RFC 8428 §4.4)`, field);
+      continue;
+    }
+    if (xn !== undefined && typeof xn !== 'string') {
+      deadLetter(sink, `record ${i}: the name (n) is ${describe(xn)}, not text`, field);
+      continue;
+    }
+    // §4.5.1: the concatenated name consists of A-Z a-z 0-9 - : . / _ and starts with a letter or digit.
+    if (full.length > 0 && !validSenmlName(full)) {
+      deadLetter(sink, `record ${i}: the name "${clip(full)}" has characters outside A-Z a-z 0-9 - : . / _ or does not start with a letter or digit (RFC 8428 §4.5.1)`, field);
+      continue;
+    }
+    const xu = r[L.u];
+    if (xu !== undefined && typeof xu !== 'string') {
+      deadLetter(sink, `record ${i}: the unit (u) is ${describe(xu)}, not text`, field);
+      continue;
+    }
+    const unit = xu ?? bu;
+
+    const xv = r[L.v];
+    const xvs = r[L.vs];
+    const xvb = r[L.vb];
+    const xvd = r[L.vd];
+    const xs = r[L.s];
+    const values = (xv !== undefined ? 1 : 0) + (xvs !== undefined ? 1 : 0) + (xvb !== undefined ? 1 : 0) + (xvd !== undefined ? 1 : 0);
+    // §4.2: exactly one value field MUST appear unless there is a Sum field.
+    if (values > 1) {
+      deadLetter(sink, `record ${i}: more than one value field (RFC 8428 §4.2)`, field);
+      continue;
+    }
+    const hasSum = xs !== undefined || hasBs;
+    if (values === 0 && !hasSum) {
+      // A record of base fields only sets context for the records after it (the Pack of §5.1.7
+      // starts with one); a record with its own regular fields but no value is an error.
+      if (xn !== undefined || xu !== undefined || r[L.t] !== undefined || r[L.ut] !== undefined) {
+        deadLetter(sink, `record ${i}: no value field (v, vb, vs, vd) and no sum (RFC 8428 §4.2)`, field);
+      }
+      continue;
+    }
+
+    // Time (§4.5.3): bt + t seconds; below 2^28 relative to now (the receive time).
+    const xt = r[L.t];
+    let t = 0;
+    if (xt !== undefined) {
+      const x = toNumber(xt);
+      if (x === undefined) {
+        deadLetter(sink, `record ${i}: the time (t) is ${describe(xt)}, not a number`, field);
+        continue;
+      }
+      t = x;
+    }
+    const xut = r[L.ut];
+    if (xut !== undefined && toNumber(xut) === undefined) {
+      deadLetter(sink, `record ${i}: the update time (ut) is ${describe(xut)}, not a number`, field);
+      continue;
+    }
+    const seconds = bt + t;
+    const ts = seconds < SENML_RELATIVE_LIMIT ? sink.receivedAt + Math.round(seconds * 1000) : Math.round(seconds * 1000);
+    if (!(ts >= 0 && ts <= MAX_EPOCH_MS)) {
+      deadLetter(sink, `record ${i}: time ${seconds} s (bt + t) is out of range`, field);
+      continue;
+    }
+
+    if (!checkName(metric, sink)) continue;
+    if (xv !== undefined) {
+      const x = toNumber(xv);
+      if (x === undefined) {
+        deadLetter(sink, `record ${i}: the value (v) is ${describe(xv)}, not a number`, field);
+        continue;
+      }
+      push(sink, metric, ts, bv + x, unit);
+    } else if (xvb !== undefined) {
+      if (typeof xvb !== 'boolean') {
+        deadLetter(sink, `record ${i}: the boolean value (vb) is ${describe(xvb)}, not a boolean`, field);
+        continue;
+      }
+      push(sink, metric, ts, xvb, unit);
+    } else if (xvs !== undefined) {
+      if (typeof xvs !== 'string') deadLetter(sink, `record ${i}: the string value (vs) is ${describe(xvs)}, not text`, field);
+      else if (!sink.ignoreStrings) deadLetter(sink, `record ${i}: string value (vs): only numbers and booleans are metrics`, field);
+    } else if (xvd !== undefined) {
+      if (typeof xvd !== 'string' && !(xvd instanceof Uint8Array)) {
+        deadLetter(sink, `record ${i}: the data value (vd) is ${describe(xvd)}, not data`, field);
+      } else if (!sink.ignoreStrings) {
+        deadLetter(sink, `record ${i}: data value (vd): only numbers and booleans are metrics`, field);
+      }
+    }
+    if (hasSum) {
+      // Sum (§4.2, §4.5.4): bs + s, in unit × seconds; a series of its own named <name>.sum.
+      let s = 0;
+      if (xs !== undefined) {
+        const x = toNumber(xs);
+        if (x === undefined) {
+          deadLetter(sink, `record ${i}: the sum (s) is ${describe(xs)}, not a number`, field);
+          continue;
+        }
+        s = x;
+      }
+      const sumMetric = metric + '.sum';
+      if (checkName(sumMetric, sink)) push(sink, sumMetric, ts, bs + s, undefined);
+    }
+  }
+}
+
+function push(sink: Sink, metric: string, ts: number, value: number | boolean, unit: string | undefined): void {
+  if (unit === undefined) sink.points.push({ device: sink.device, metric, ts, value });
+  else sink.points.push({ device: sink.device, metric, ts, value, unit });
+}
+
+function resolveMetric(name: string, opts: SenmlOptions): string {
+  return name.length === 0 ? opts.fallbackMetric : opts.prefix + name;
+}
+
+/** A number, or a CBOR integer beyond 2^53 as the nearest float64; undefined for anything else. */
+function toNumber(x: unknown): number | undefined {
+  if (typeof x === 'number') return x;
+  if (typeof x === 'bigint') return Number(x);
+  return undefined;
+}
+
+function unknownMustUnderstand(r: Record<string, unknown>): string | null {
+  for (const k in r) if (k.charCodeAt(k.length - 1) === 0x5f /* _ */) return k;
+  return null;
+}
+
+/** §4.5.1 name rule. */
+export function validSenmlName(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    if (alnum) continue;
+    if (i === 0) return false;
+    if (c !== 0x2d && c !== 0x3a && c !== 0x2e && c !== 0x2f && c !== 0x5f) return false; // - : . / _
+  }
+  return true;
+}
+
+/** A record decoded as a Map (CBOR tag 259): the same string keys a plain decoded map has. */
+function mapToRecord(m: Map<unknown, unknown>): Record<string, unknown> {
+  const r: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [k, v] of m) {
+    if (typeof k === 'string' || typeof k === 'number' || typeof k === 'bigint') r[String(k)] = v;
+  }
+  return r;
+}
