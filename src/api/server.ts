@@ -5,13 +5,19 @@ import type { Logger } from 'pino';
 import { formatHostPort } from '../config/address.js';
 import type { ListenAddress } from '../config/types.js';
 import { listenError } from '../transport/listener.js';
+import swagger from '@fastify/swagger';
+import { Ajv } from 'ajv';
+import { VERSION } from '../common/version.js';
 import { healthPlugin, type Readiness } from './plugins/health.js';
+import { SHARED_SCHEMAS } from './schemas.js';
 import { installProblemHandlers } from './problem.js';
 
 export interface ApiDeps {
   log: Logger;
   /** The hub's readiness (listeners up, store writable). */
   readiness: () => Readiness;
+  /** Registers the resource plugins (devices, twins, telemetry…); the composition root decides which. */
+  resources?: (app: FastifyInstance) => Promise<void>;
 }
 
 export interface HttpServer {
@@ -30,7 +36,31 @@ export async function buildApiApp(deps: ApiDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   });
   installProblemHandlers(app);
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  // Bodies are validated without type coercion: a number where a string belongs is an error, not
+  // silently "3". Query strings and path parameters are text, so they are coerced (limit=7 → 7).
+  // Neither strips unknown fields: an unknown query parameter is refused rather than ignored.
+  const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false, validateFormats: false });
+  const coercing = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false, validateFormats: false });
+  for (const schema of SHARED_SCHEMAS) {
+    strict.addSchema(schema);
+    coercing.addSchema(schema);
+  }
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+  // The OpenAPI document is generated from the route schemas, so it cannot drift from what the
+  // routes validate. Registered before the routes: @fastify/swagger collects them as they come.
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Twinhub API', version: VERSION, description: 'Devices, credentials, ACLs, twins, telemetry and messages of a Twinhub hub. Errors are RFC 9457 problem documents with a stable `code`.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key (`thk_…`) or an operator JWT with a `role` claim.' } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
   await app.register(healthPlugin, { readiness: deps.readiness });
+  if (deps.resources !== undefined) await deps.resources(app);
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.ready();
   return app;
 }

@@ -1,6 +1,7 @@
 // `twinhub start`: load and validate the config, start the hub, stop it on SIGINT/SIGTERM.
 import type { Command } from 'commander';
 import type { RunningHub } from '../main/hub.js';
+import { ENV_ADMIN_KEY } from '../config/schema.js';
 import { createLogger } from '../obs/log.js';
 import { addConfigOptions, loadConfigFromCli } from './config-options.js';
 import { exitCodeOf, reportError } from './exit.js';
@@ -28,7 +29,8 @@ export function registerStartCommand(program: Command): void {
     try {
       // Loaded here so that `config` and `bench` do not load the broker and its store adapters.
       const { startHub } = await import('../main/hub.js');
-      resolveHub(await startHub(loaded.config, { log }));
+      const adminKey = process.env[ENV_ADMIN_KEY];
+      resolveHub(await startHub(loaded.config, adminKey === undefined ? { log } : { log, adminKey }));
     } catch (err) {
       log.fatal({ err }, 'start failed');
       reportError(err);

@@ -152,7 +152,7 @@ export const DEFAULT_CONFIG: TwinhubConfig = {
   registry: {
     clientIdMustMatch: true,
     ownTopics: ['devices/{deviceId}/#', '$aws/things/{deviceId}/shadow/#'],
-    password: { costLog2: 13, blockSize: 8, parallelization: 1 },
+    password: { costLog2: 12, blockSize: 8, parallelization: 1 },
     jwt: { fleetKeyFile: null, fleetAlg: 'RS256', clockSkew: 30 },
     limits: { messagesPerSecond: 0, bytesPerSecond: 0, burstSeconds: 2, maxViolations: 100 },
   },

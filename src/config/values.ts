@@ -114,7 +114,8 @@ export function parseValue(schema: ValueSchema, raw: unknown, mode: Mode, report
       return expected();
     }
     case 'enum': {
-      const v = mode === 'text' && typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
+      // Text (environment, flags) matches case-insensitively: TWINHUB_LOG__LEVEL=DEBUG, hs256.
+      const v = mode === 'text' && typeof raw === 'string' ? (schema.values.find((x) => x.toLowerCase() === raw.trim().toLowerCase()) ?? raw) : raw;
       if (typeof v !== 'string' || !schema.values.includes(v)) return expected();
       return v;
     }

@@ -2,7 +2,18 @@
 // transports and the HTTP server from a validated config. Start-up is all or nothing (whatever
 // started is stopped again when a later step fails); stop() runs in the order that loses
 // nothing: stop accepting, let the broker send wills and flush, then close HTTP and the store.
-import { mkdir } from 'node:fs/promises';
+import type { KeyObject } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import { createApiAuth } from '../api/auth.js';
+import { aclPlugin } from '../api/plugins/acl.js';
+import { devicesPlugin } from '../api/plugins/devices.js';
+import { messagesPlugin } from '../api/plugins/messages.js';
+import { MemoryRegistryStore } from '../adapters/memory/registry-store.js';
+import type { FleetJwtKey } from '../core/registry/authenticate.js';
+import { importJwtKey, type JwtAlg } from '../core/registry/credentials/index.js';
+import { Registry } from '../core/registry/registry.js';
+import type { RegistryStore } from '../ports/registry-store.js';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startHttpServer, type HttpServer } from '../api/server.js';
@@ -34,6 +45,7 @@ export interface RunningHub {
   /** The addresses actually bound (port 0 resolved), by listener. */
   readonly addresses: HubAddresses;
   readonly broker: Broker;
+  readonly registry: Registry;
   /** Idempotent: later calls return the first call's promise. */
   stop(): Promise<void>;
 }
@@ -43,6 +55,8 @@ export interface StartHubOptions {
   log?: Logger;
   /** Receives the start-up lines ("twinhub: MQTT listening on …"); default: stdout. */
   out?: (line: string) => void;
+  /** TWINHUB_ADMIN_KEY: the admin API key to install instead of generating one. */
+  adminKey?: string;
 }
 
 type HubState = 'starting' | 'running' | 'stopping' | 'stopped';
@@ -71,6 +85,37 @@ async function openStore(config: TwinhubConfig, log: Logger): Promise<BrokerStor
   }
 }
 
+async function openRegistryStore(config: TwinhubConfig): Promise<RegistryStore> {
+  if (!config.persistence.enabled) return new MemoryRegistryStore();
+  const { openLmdbRegistryStore } = await import('../adapters/lmdb/registry-store.js');
+  return openLmdbRegistryStore(resolve(config.data), { fsync: config.persistence.fsync });
+}
+
+async function readKeyFile(path: string, key: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new TwinhubError(Errors.CONFIG_INVALID, `${key}: cannot read ${path}: ${(err as Error).message}`, { key });
+  }
+}
+
+/** JWT keys named in the config, imported now so a bad key file stops the start with its key named. */
+async function loadJwtKeys(config: TwinhubConfig): Promise<{ fleet: FleetJwtKey | undefined; api: { alg: JwtAlg; key: KeyObject } | undefined }> {
+  const load = async (file: string | null, alg: JwtAlg, key: string) => {
+    if (file === null) return undefined;
+    const text = await readKeyFile(file, key);
+    try {
+      return { alg, key: importJwtKey(alg, text.trim()) };
+    } catch (err) {
+      throw new TwinhubError(Errors.CONFIG_INVALID, `${key}: ${(err as Error).message}`, { key });
+    }
+  };
+  return {
+    fleet: await load(config.registry.jwt.fleetKeyFile, config.registry.jwt.fleetAlg, 'registry.jwt.fleetKeyFile'),
+    api: await load(config.api.jwt.keyFile, config.api.jwt.alg, 'api.jwt.keyFile'),
+  };
+}
+
 /** Run cleanup steps in order, all of them even when one fails; throw the first failure. */
 async function runAll(steps: ReadonlyArray<readonly [string, () => Promise<void>]>, log: Logger): Promise<void> {
   let first: unknown;
@@ -92,7 +137,15 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
 
   // Certificate files are configuration: check them before anything is opened or bound.
   if (config.mqtts) await readTlsMaterial(config.tls);
+  const jwtKeys = await loadJwtKeys(config);
   const store = await openStore(config, log);
+  let registryStore: RegistryStore;
+  try {
+    registryStore = await openRegistryStore(config);
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   let broker: Broker | undefined;
   let brokerStarted = false;
   let listeners: Listener[] = [];
@@ -106,7 +159,10 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     return { ready: checks.listeners!.ok && checks.store!.ok, checks };
   };
 
+  let registry: Registry | undefined;
   try {
+    registry = await Registry.open({ store: registryStore, config, log: log.child({ component: 'registry' }), ...(jwtKeys.fleet === undefined ? {} : { fleetKey: jwtKeys.fleet }) });
+    const adminKey = await registry.bootstrapAdminKey(opts.adminKey);
     broker = new Broker({
       config,
       store,
@@ -115,10 +171,23 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
       channel: acceptMqtt,
       version: VERSION,
     });
+    registry.attach(broker);
     await broker.start();
     brokerStarted = true;
     listeners = await startListeners(config, broker, log.child({ component: 'transport' }));
-    if (config.http) http = await startHttpServer(config.http, { log: log.child({ component: 'http' }), readiness });
+    const reg = registry;
+    const b = broker;
+    const auth = createApiAuth({ registry: reg, config, ...(jwtKeys.api === undefined ? {} : { jwtKey: jwtKeys.api }) });
+    const resources = async (app: FastifyInstance): Promise<void> => {
+      await app.register(devicesPlugin, { auth, registry: reg });
+      await app.register(aclPlugin, { auth, registry: reg });
+      await app.register(messagesPlugin, { auth, registry: reg, broker: b });
+    };
+    if (config.http) http = await startHttpServer(config.http, { log: log.child({ component: 'http' }), readiness, resources });
+    if (adminKey !== undefined) {
+      out(`twinhub: created the admin API key (shown once, stored hashed): ${adminKey}`);
+      out('twinhub: use it as "Authorization: Bearer <key>" or TWINHUB_KEY for the CLI; set TWINHUB_ADMIN_KEY to choose one');
+    }
   } catch (err) {
     // All or nothing: undo what started, in the order stop() uses, then report the first error.
     await runAll(
@@ -126,12 +195,14 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
         ['closing listeners', async () => void (await Promise.all(listeners.map((l) => l.close())))],
         ['broker shutdown', async () => (brokerStarted ? broker!.shutdown() : undefined)],
         ['closing the store', () => store.close()],
+        ['closing the registry store', () => registryStore.close()],
       ],
       log,
     ).catch(() => undefined);
     throw err;
   }
   const running = broker;
+  const runningRegistry = registry;
 
   const addresses: HubAddresses = {};
   for (const l of listeners) {
@@ -162,6 +233,7 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
           ['closing listeners', async () => void (await Promise.all(listeners.map((l) => l.close())))],
           ['closing HTTP', async () => http?.close()],
           ['closing the store', () => store.close()],
+          ['closing the registry store', () => registryStore.close()],
         ],
         log,
       );
@@ -171,5 +243,5 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     return stopping;
   };
 
-  return { config, addresses, broker: running, stop };
+  return { config, addresses, broker: running, registry: runningRegistry, stop };
 }

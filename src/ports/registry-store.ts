@@ -87,7 +87,7 @@ export interface CredentialRecord {
 }
 
 export interface ApiKeyRecord {
-  /** Public part of the key (`th_<id>_<secret>`), unique. */
+  /** Public part of the key (`thk_<id>_<secret>`), unique; `env-admin` for TWINHUB_ADMIN_KEY. */
   id: string;
   name: string;
   role: ApiRole;

@@ -26,6 +26,9 @@ import type { AcceptedConnection, ConnectionAcceptor } from '../../src/transport
 
 export type { DeepPartial };
 
+/** The admin API key of every in-process test hub (installed as TWINHUB_ADMIN_KEY would be). */
+export const TEST_ADMIN_KEY = 'twinhub-test-admin-key-0001';
+
 export interface TestHub {
   /** True when TWINHUB_TEST_BROKER points at another broker: hub-specific tests skip. */
   external: boolean;
@@ -95,12 +98,12 @@ async function startOn(dataDir: string, opts: TestHubOptions, samePorts: DeepPar
   const log = createLogger({ level: config.log.level });
   let hub: RunningHub;
   try {
-    hub = await startHub(config, { log, out: () => {} });
+    hub = await startHub(config, { log, out: () => {}, adminKey: TEST_ADMIN_KEY });
   } catch (err) {
     if (samePorts === undefined) throw err;
     // A previous port was taken meanwhile: restart on fresh ports.
     config = testConfig(dataDir, opts, undefined);
-    hub = await startHub(config, { log, out: () => {} });
+    hub = await startHub(config, { log, out: () => {}, adminKey: TEST_ADMIN_KEY });
   }
   const a = hub.addresses;
   // After restart() the data folder belongs to the new TestHub: this one must not delete it.

@@ -100,6 +100,9 @@ describe('startTestHub and the hub listeners', () => {
     const { config } = buildConfig({ flags: { mqtt: '127.0.0.1:0', ws: '127.0.0.1:0', http: '127.0.0.1:0', 'persistence.enabled': false } });
     const hub = await startHub(config, { log: silentLogger(), out: (l) => lines.push(l) });
     try {
+      // A fresh (here: in-memory) registry prints its generated admin key first (issue 3).
+      assert.match(lines.shift()!, /^twinhub: created the admin API key \(shown once, stored hashed\): thk_[0-9a-f]{12}_[\w-]{22}$/);
+      assert.match(lines.shift()!, /TWINHUB_ADMIN_KEY/);
       assert.deepEqual(lines, [
         `twinhub: MQTT listening on 127.0.0.1:${hub.addresses.mqtt!.port}`,
         `twinhub: MQTT/WebSocket listening on ws://127.0.0.1:${hub.addresses.ws!.port}/mqtt`,
