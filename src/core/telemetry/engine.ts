@@ -133,6 +133,9 @@ export class Series {
   h1 = new Map<number, Agg>();
   dirtyM1 = new Set<number>();
   dirtyH1 = new Set<number>();
+  /** From these bucket starts on (1m, 1h) memory holds every bucket there is: no store read needed. */
+  memFromM1 = -Infinity;
+  memFromH1 = -Infinity;
 
   constructor(rec: SeriesRecord) {
     this.id = rec.id;
@@ -280,6 +283,8 @@ export class SeriesEngine {
       }
       if (s.maxTs === -Infinity) continue;
       const from = s.maxTs - this.options.lateWindowMs;
+      s.memFromM1 = bucketStart(from, ROLLUP_1M);
+      s.memFromH1 = bucketStart(from, ROLLUP_1H);
       for (const res of [ROLLUP_1M, ROLLUP_1H] as const) {
         const map = res === ROLLUP_1M ? s.m1 : s.h1;
         for (const b of await this.store.readRollups(s.id, res, bucketStart(from, res), Number.MAX_SAFE_INTEGER)) map.set(b.start, bucketAgg(b));
@@ -370,7 +375,10 @@ export class SeriesEngine {
     }
     addRollup(s.m1, s.dirtyM1, ROLLUP_1M, ts, v);
     addRollup(s.h1, s.dirtyH1, ROLLUP_1H, ts, v);
-    if (ts >= s.sealedEnd) {
+    // A chunk is keyed by its first timestamp, so the open chunk must not start where the last
+    // sealed one does (a run of equal timestamps across a seal): such a point joins that chunk.
+    const last = s.chunks.length === 0 ? undefined : s.chunks[s.chunks.length - 1]!;
+    if (last === undefined || ts > last.end || (ts === last.end && last.start < ts)) {
       s.insertOpen(ts, v);
       const n = s.on;
       if (n >= this.options.chunkMaxPoints || s.ots[n - 1]! - s.ots[0]! >= this.options.chunkMaxSpanMs) this.seal(s);
@@ -672,7 +680,17 @@ export class SeriesEngine {
     for (const s of this.byId.values()) {
       const oldest = s.maxTs - this.options.lateWindowMs;
       for (const [map, dirty, res] of [[s.m1, s.dirtyM1, ROLLUP_1M], [s.h1, s.dirtyH1, ROLLUP_1H]] as const) {
-        for (const start of map.keys()) if (start + res <= oldest && !dirty.has(start)) map.delete(start);
+        let evicted = false;
+        for (const start of map.keys()) {
+          if (start + res <= oldest && !dirty.has(start)) {
+            map.delete(start);
+            evicted = true;
+          }
+        }
+        if (!evicted) continue;
+        const horizon = bucketStart(oldest, res);
+        if (res === ROLLUP_1M) s.memFromM1 = Math.max(s.memFromM1, horizon);
+        else s.memFromH1 = Math.max(s.memFromH1, horizon);
       }
     }
   }
@@ -763,7 +781,8 @@ export class SeriesEngine {
     const mem = res === ROLLUP_1M ? s.m1 : s.h1;
     const memCopy: Array<[number, Agg]> = [];
     for (const [start, a] of mem) if (start >= from && start <= to) memCopy.push([start, copyAgg(a)]);
-    const stored = await this.store.readRollups(s.id, res, from, to);
+    const memFrom = res === ROLLUP_1M ? s.memFromM1 : s.memFromH1;
+    const stored = from >= memFrom ? [] : await this.store.readRollups(s.id, res, from, to);
     const out = new Map<number, Agg>();
     for (const b of stored) out.set(b.start, bucketAgg(b));
     for (const [start, a] of memCopy) out.set(start, a);
