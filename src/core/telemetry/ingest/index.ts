@@ -8,7 +8,7 @@ import { deadLetter } from './types.js';
 import { DecodeFailure, decodeCborItem, decodeJson } from './formats/decode.js';
 import { readObject } from './formats/object.js';
 import type { ObjectOptions } from './formats/object.js';
-import { readSenml, SENML_CBOR_LABELS, SENML_JSON_LABELS } from './formats/senml.js';
+import { readSenml } from './formats/senml.js';
 import { readNumber } from './formats/number.js';
 import { describe } from './timestamp.js';
 import type { SchemaRegistry } from './schemas.js';
@@ -119,14 +119,14 @@ function readPayload(plan: Plan, rest: readonly string[], payload: Buffer, sink:
     }
     case 'senml-json':
     case 'senml-cbor': {
-      const pack = format === 'senml-json' ? decodeJson(payload) : decodeCborItem(payload);
+      const pack = format === 'senml-json' ? decodeJson(payload) : decodeCborItem(payload, true);
       if (pack instanceof DecodeFailure) {
         deadLetter(sink, pack.reason);
         return;
       }
       const prefix = plan.metricPrefix + (base === '' ? '' : base + '.');
       const fallbackMetric = plan.metricPrefix + (plan.mapping.metric ?? (base === '' ? 'value' : base));
-      readSenml(pack, format === 'senml-json' ? SENML_JSON_LABELS : SENML_CBOR_LABELS, { prefix, keepBaseName: plan.keepBaseName, fallbackMetric }, sink);
+      readSenml(pack, { prefix, keepBaseName: plan.keepBaseName, fallbackMetric }, sink);
       return;
     }
     case 'json':

@@ -18,7 +18,10 @@ export interface DeadLetter {
   device: string | undefined;
   topic: string;
   reason: string;
-  /** The field (dotted metric path, or SenML record name) when one field is concerned; absent for the whole message. */
+  /**
+   * The field concerned (dotted metric path, SenML record name, or the timestamp field whose
+   * bad value refused the whole message); absent when the message as a whole is refused.
+   */
   field?: string;
 }
 

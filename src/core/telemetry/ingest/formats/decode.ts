@@ -1,6 +1,6 @@
 // Payload bytes → a decoded value, once per payload: JSON (RFC 8259) or CBOR (RFC 8949).
 import { isUtf8 } from 'node:buffer';
-import { decode as decodeCbor } from 'cbor-x';
+import { decode as decodeCbor, Decoder } from 'cbor-x';
 
 /**
  * cbor-x decodes a break code (0xff) outside an indefinite-length item, which is not well-formed
@@ -30,15 +30,18 @@ export function decodeJson(payload: Buffer): unknown {
   }
 }
 
+/** Maps as Map objects, keys as decoded (integers stay numbers): for SenML CBOR records. */
+const mapDecoder = new Decoder({ mapsAsObjects: false, useRecords: false });
+
 /**
  * One CBOR data item (RFC 8949). Maps decode to plain objects whose keys are strings (an
- * integer key -2 becomes '-2'); bytes after the item are an error: a payload is one item, not
- * a CBOR sequence (RFC 8742).
+ * integer key -2 becomes '-2'), or with `asMaps` to Map objects with the keys as decoded. Bytes
+ * after the item are an error: a payload is one item, not a CBOR sequence (RFC 8742).
  */
-export function decodeCborItem(payload: Buffer): unknown {
+export function decodeCborItem(payload: Buffer, asMaps = false): unknown {
   if (payload.length === 0) return new DecodeFailure('payload is empty, not CBOR');
   try {
-    const v: unknown = decodeCbor(payload);
+    const v: unknown = asMaps ? mapDecoder.decode(payload) : decodeCbor(payload);
     return v === CBOR_BREAK ? new DecodeFailure(MISPLACED_BREAK) : v;
   } catch (e) {
     return new DecodeFailure(`payload is not CBOR: ${(e as Error).message}`);

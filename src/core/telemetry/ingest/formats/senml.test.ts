@@ -1,8 +1,14 @@
 // SenML (RFC 8428) tests. The Packs marked "RFC 8428 §x" are the RFC's own examples, verbatim.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encode } from 'cbor-x';
-import { readSenml, SENML_CBOR_LABELS, SENML_JSON_LABELS, validSenmlName } from './senml.js';
+import { Encoder } from 'cbor-x';
+import type { Options as CborOptions } from 'cbor-x';
+
+// Plain CBOR maps, as devices send them: cbor-x would otherwise tag a Map with 259 and encode
+// objects as its records extension.
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, useTag259ForMaps: false } as CborOptions);
+const encode = (v: unknown): Buffer => cbor.encode(v);
+import { readSenml, validSenmlName } from './senml.js';
 import type { SenmlOptions } from './senml.js';
 import { decodeCborItem } from './decode.js';
 import type { Sink, TelemetryPoint } from '../types.js';
@@ -17,7 +23,7 @@ function sink(ignoreStrings = false): Sink {
 
 function readJson(text: string, opts = PREFIX, ignoreStrings = false): Sink {
   const s = sink(ignoreStrings);
-  readSenml(JSON.parse(text), SENML_JSON_LABELS, opts, s);
+  readSenml(JSON.parse(text), opts, s);
   return s;
 }
 
@@ -38,7 +44,7 @@ function toCbor(pack: Record<string, unknown>[]): Buffer {
 
 function readCbor(bytes: Buffer, opts = PREFIX, ignoreStrings = false): Sink {
   const s = sink(ignoreStrings);
-  readSenml(decodeCborItem(bytes), SENML_CBOR_LABELS, opts, s);
+  readSenml(decodeCborItem(bytes, true), opts, s);
   return s;
 }
 
@@ -364,7 +370,7 @@ test('bad input of many shapes: each record on its own, the rest of the Pack kep
 test('a Pack that is not an array is one dead letter (RFC 8428 §4)', () => {
   for (const v of [{}, 5, 'x', null, true]) {
     const s = sink();
-    readSenml(v, SENML_JSON_LABELS, PREFIX, s);
+    readSenml(v, PREFIX, s);
     assert.deepEqual(s.points, []);
     assert.equal(s.deadLetters.length, 1);
     assert.match(s.deadLetters[0]!.reason, /a SenML Pack must be an array of records/);
@@ -417,4 +423,19 @@ test('CBOR SenML: a record that is not a map, or a misplaced break code, is a de
   );
   assert.equal(s.deadLetters.length, 2);
   assert.match(s.deadLetters[1]!.reason, /break code/);
+});
+
+test('CBOR SenML: fields are the integer labels of RFC 8428 §6 Table 4; a text label ending with "_" is an error (§4.4), other text labels are ignored', () => {
+  const records = [
+    new Map<unknown, unknown>([[0, 'a'], [2, 1], ['v', 99]]),
+    new Map<unknown, unknown>([[0, 'b'], [2, 2], ['crit_', 1]]),
+    new Map<unknown, unknown>([[0, 'c'], [4, true], [[1], 'odd key'], [99, 'unknown label']]),
+  ];
+  const s = readCbor(encode(records));
+  assert.deepEqual(rows(s), [
+    ['a', NOW, 1, undefined],
+    ['c', NOW, true, undefined],
+  ]);
+  assert.equal(s.deadLetters.length, 1);
+  assert.match(s.deadLetters[0]!.reason, /record 1: unknown must-understand field 'crit_'/);
 });

@@ -1,6 +1,6 @@
 // SenML Packs (RFC 8428) → points. One resolver serves both representations: the JSON form
-// (§5, text labels) and the CBOR form (§6, integer labels of Table 4, which the CBOR decoder
-// turns into the string keys '-2', '0', ...). Each record is resolved against the base fields in
+// (§5, text labels) and the CBOR form (§6, integer labels of Table 4; its records are decoded as
+// Maps and translated to the JSON labels). Each record is resolved against the base fields in
 // effect (§4.6): name = bn + n, time = bt + t (seconds), value = bv + v, sum = bs + s, unit = u or
 // bu. A bad record is a dead letter of its own; the other records of the Pack are still kept.
 import { deadLetter } from '../types.js';
@@ -9,36 +9,24 @@ import { MAX_EPOCH_MS, describe } from '../timestamp.js';
 import { checkName, clip } from './object.js';
 import { CBOR_BREAK, MISPLACED_BREAK } from './decode.js';
 
-/** The labels under which each SenML field is found in a decoded record. */
-export interface SenmlLabels {
-  readonly bn: string;
-  readonly bt: string;
-  readonly bu: string;
-  readonly bv: string;
-  readonly bs: string;
-  readonly bver: string;
-  readonly n: string;
-  readonly u: string;
-  readonly v: string;
-  readonly vs: string;
-  readonly vb: string;
-  readonly vd: string;
-  readonly s: string;
-  readonly t: string;
-  readonly ut: string;
+/** A decoded record under the JSON labels of RFC 8428 §5 Table 1 (a CBOR record is translated). */
+interface SenmlRecord {
+  bn?: unknown;
+  bt?: unknown;
+  bu?: unknown;
+  bv?: unknown;
+  bs?: unknown;
+  bver?: unknown;
+  n?: unknown;
+  u?: unknown;
+  v?: unknown;
+  vs?: unknown;
+  vb?: unknown;
+  vd?: unknown;
+  s?: unknown;
+  t?: unknown;
+  ut?: unknown;
 }
-
-/** RFC 8428 §5 Table 1 (JSON labels). */
-export const SENML_JSON_LABELS: SenmlLabels = Object.freeze({
-  bn: 'bn', bt: 'bt', bu: 'bu', bv: 'bv', bs: 'bs', bver: 'bver',
-  n: 'n', u: 'u', v: 'v', vs: 'vs', vb: 'vb', vd: 'vd', s: 's', t: 't', ut: 'ut',
-});
-
-/** RFC 8428 §6 Table 4 (CBOR labels), as the string keys of a decoded map. */
-export const SENML_CBOR_LABELS: SenmlLabels = Object.freeze({
-  bn: '-2', bt: '-3', bu: '-4', bv: '-5', bs: '-6', bver: '-1',
-  n: '0', u: '1', v: '2', vs: '3', vb: '4', vd: '8', s: '5', t: '6', ut: '7',
-});
 
 /** The SenML version this reader understands: RFC 8428's (§4.4: the default of bver is 10). */
 export const SENML_VERSION = 10;
@@ -56,7 +44,7 @@ export interface SenmlOptions {
 }
 
 /** Reads a decoded SenML Pack into the sink. */
-export function readSenml(pack: unknown, L: SenmlLabels, opts: SenmlOptions, sink: Sink): void {
+export function readSenml(pack: unknown, opts: SenmlOptions, sink: Sink): void {
   // §4: a SenML Pack is an array of SenML Records.
   if (!Array.isArray(pack)) {
     deadLetter(sink, `a SenML Pack must be an array of records, not ${describe(pack)} (RFC 8428 §4)`);
@@ -79,47 +67,49 @@ export function readSenml(pack: unknown, L: SenmlLabels, opts: SenmlOptions, sin
   let bverBad: string | null = null;
 
   for (let i = 0; i < pack.length; i++) {
-    let rec: unknown = pack[i];
-    if (rec instanceof Map) rec = mapToRecord(rec);
-    if (rec === CBOR_BREAK) {
-      deadLetter(sink, `record ${i}: ${MISPLACED_BREAK}`);
+    const rec: unknown = pack[i];
+    let r: SenmlRecord;
+    let mustUnderstand: string | null;
+    if (rec instanceof Map) {
+      r = fromCborMap(rec as Map<unknown, unknown>, cborScratch);
+      mustUnderstand = cborScratch.mustUnderstand;
+    } else if (typeof rec !== 'object' || rec === null || rec === CBOR_BREAK || Array.isArray(rec) || !isPlainObject(rec)) {
+      deadLetter(sink, rec === CBOR_BREAK ? `record ${i}: ${MISPLACED_BREAK}` : `record ${i} is ${describe(rec)}, not a map of fields (RFC 8428 §4)`);
       continue;
+    } else {
+      r = rec as SenmlRecord;
+      mustUnderstand = unknownMustUnderstand(rec as Record<string, unknown>);
     }
-    if (typeof rec !== 'object' || rec === null || Array.isArray(rec) || rec instanceof Uint8Array) {
-      deadLetter(sink, `record ${i} is ${describe(rec)}, not a map of fields (RFC 8428 §4)`);
-      continue;
-    }
-    const r = rec as Record<string, unknown>;
 
-    const xbn = r[L.bn];
+    const xbn = r.bn;
     if (xbn !== undefined) {
       if (typeof xbn === 'string') (bn = xbn), (bnBad = null);
       else bnBad = `the base name (bn) of record ${i} is ${describe(xbn)}, not text`;
     }
-    const xbt = r[L.bt];
+    const xbt = r.bt;
     if (xbt !== undefined) {
       const x = toNumber(xbt);
       if (x !== undefined) (bt = x), (btBad = null);
       else btBad = `the base time (bt) of record ${i} is ${describe(xbt)}, not a number`;
     }
-    const xbu = r[L.bu];
+    const xbu = r.bu;
     if (xbu !== undefined) {
       if (typeof xbu === 'string') (bu = xbu), (buBad = null);
       else buBad = `the base unit (bu) of record ${i} is ${describe(xbu)}, not text`;
     }
-    const xbv = r[L.bv];
+    const xbv = r.bv;
     if (xbv !== undefined) {
       const x = toNumber(xbv);
       if (x !== undefined) (bv = x), (bvBad = null);
       else bvBad = `the base value (bv) of record ${i} is ${describe(xbv)}, not a number`;
     }
-    const xbs = r[L.bs];
+    const xbs = r.bs;
     if (xbs !== undefined) {
       const x = toNumber(xbs);
       if (x !== undefined) (bs = x), (hasBs = true), (bsBad = null);
       else bsBad = `the base sum (bs) of record ${i} is ${describe(xbs)}, not a number`;
     }
-    const xbver = r[L.bver];
+    const xbver = r.bver;
     if (xbver !== undefined) {
       const x = toNumber(xbver);
       if (x === undefined || !Number.isInteger(x) || x < 1) {
@@ -133,7 +123,7 @@ export function readSenml(pack: unknown, L: SenmlLabels, opts: SenmlOptions, sin
     }
 
     // The record's name, for the field of its dead letters.
-    const xn = r[L.n];
+    const xn = r.n;
     const n = typeof xn === 'string' ? xn : '';
     const full = bn + n;
     const metric = resolveMetric(opts.keepBaseName ? full : n, opts);
@@ -146,7 +136,6 @@ export function readSenml(pack: unknown, L: SenmlLabels, opts: SenmlOptions, sin
     }
     // §4.4: fields they do not recognize are ignored, unless the label ends with '_': then an
     // error MUST be generated. Labels are text in the JSON form; integer labels cannot end so.
-    const mustUnderstand = unknownMustUnderstand(r);
     if (mustUnderstand !== null) {
       deadLetter(sink, `record ${i}: unknown must-understand field '${clip(mustUnderstand)}' (RFC 8428 §4.4)`, field);
       continue;
@@ -160,18 +149,18 @@ export function readSenml(pack: unknown, L: SenmlLabels, opts: SenmlOptions, sin
       deadLetter(sink, `record ${i}: the name "${clip(full)}" has characters outside A-Z a-z 0-9 - : . / _ or does not start with a letter or digit (RFC 8428 §4.5.1)`, field);
       continue;
     }
-    const xu = r[L.u];
+    const xu = r.u;
     if (xu !== undefined && typeof xu !== 'string') {
       deadLetter(sink, `record ${i}: the unit (u) is ${describe(xu)}, not text`, field);
       continue;
     }
     const unit = xu ?? bu;
 
-    const xv = r[L.v];
-    const xvs = r[L.vs];
-    const xvb = r[L.vb];
-    const xvd = r[L.vd];
-    const xs = r[L.s];
+    const xv = r.v;
+    const xvs = r.vs;
+    const xvb = r.vb;
+    const xvd = r.vd;
+    const xs = r.s;
     const values = (xv !== undefined ? 1 : 0) + (xvs !== undefined ? 1 : 0) + (xvb !== undefined ? 1 : 0) + (xvd !== undefined ? 1 : 0);
     // §4.2: exactly one value field MUST appear unless there is a Sum field.
     if (values > 1) {
@@ -182,14 +171,14 @@ export function readSenml(pack: unknown, L: SenmlLabels, opts: SenmlOptions, sin
     if (values === 0 && !hasSum) {
       // A record of base fields only sets context for the records after it (the Pack of §5.1.7
       // starts with one); a record with its own regular fields but no value is an error.
-      if (xn !== undefined || xu !== undefined || r[L.t] !== undefined || r[L.ut] !== undefined) {
+      if (xn !== undefined || xu !== undefined || r.t !== undefined || r.ut !== undefined) {
         deadLetter(sink, `record ${i}: no value field (v, vb, vs, vd) and no sum (RFC 8428 §4.2)`, field);
       }
       continue;
     }
 
     // Time (§4.5.3): bt + t seconds; below 2^28 relative to now (the receive time).
-    const xt = r[L.t];
+    const xt = r.t;
     let t = 0;
     if (xt !== undefined) {
       const x = toNumber(xt);
@@ -199,7 +188,7 @@ export function readSenml(pack: unknown, L: SenmlLabels, opts: SenmlOptions, sin
       }
       t = x;
     }
-    const xut = r[L.ut];
+    const xut = r.ut;
     if (xut !== undefined && toNumber(xut) === undefined) {
       deadLetter(sink, `record ${i}: the update time (ut) is ${describe(xut)}, not a number`, field);
       continue;
@@ -285,11 +274,43 @@ export function validSenmlName(s: string): boolean {
   return true;
 }
 
-/** A record decoded as a Map (CBOR tag 259): the same string keys a plain decoded map has. */
-function mapToRecord(m: Map<unknown, unknown>): Record<string, unknown> {
-  const r: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+/** Where fromCborMap reports a must-understand label: one scratch object, no allocation per record. */
+const cborScratch = { mustUnderstand: null as string | null };
+
+/**
+ * A CBOR record (RFC 8428 §6: a map with the integer labels of Table 4) under the JSON labels.
+ * Text labels are extensions: ignored, unless they end with '_' (§4.4), which is reported in
+ * `scratch`. Decoding CBOR records as Maps keeps this one pass: a decoded object with keys '0',
+ * '2', '-2' is slow to read and slower to enumerate for the '_' check.
+ */
+function fromCborMap(m: Map<unknown, unknown>, scratch: { mustUnderstand: string | null }): SenmlRecord {
+  const r: SenmlRecord = {};
+  scratch.mustUnderstand = null;
   for (const [k, v] of m) {
-    if (typeof k === 'string' || typeof k === 'number' || typeof k === 'bigint') r[String(k)] = v;
+    switch (k) {
+      case -1: r.bver = v; break;
+      case -2: r.bn = v; break;
+      case -3: r.bt = v; break;
+      case -4: r.bu = v; break;
+      case -5: r.bv = v; break;
+      case -6: r.bs = v; break;
+      case 0: r.n = v; break;
+      case 1: r.u = v; break;
+      case 2: r.v = v; break;
+      case 3: r.vs = v; break;
+      case 4: r.vb = v; break;
+      case 5: r.s = v; break;
+      case 6: r.t = v; break;
+      case 7: r.ut = v; break;
+      case 8: r.vd = v; break;
+      default:
+        if (typeof k === 'string' && k.charCodeAt(k.length - 1) === 0x5f && scratch.mustUnderstand === null) scratch.mustUnderstand = k;
+    }
   }
   return r;
+}
+
+function isPlainObject(v: object): boolean {
+  const p: unknown = Object.getPrototypeOf(v);
+  return p === Object.prototype || p === null;
 }
