@@ -1,0 +1,44 @@
+// `twinhub admin create-key`: an operator API key from a running hub (POST /api/v1/api-keys, admin
+// role). The key is printed once; the hub keeps only its hash.
+import type { Command } from 'commander';
+import { addClientOptions, clientAction, EXIT_CODES_HELP, jsonText, type ClientContext, type ClientOptions } from './client/common.js';
+import { usageError } from './client/http.js';
+import { renderObject } from './client/table.js';
+
+const ROLES = ['read-only', 'operator', 'admin'] as const;
+
+interface CreateKeyOptions extends ClientOptions {
+  name?: string;
+  role?: string;
+  expires?: string;
+}
+
+/** The body of POST /api/v1/api-keys; usage errors for what the hub would refuse anyway. */
+export function createKeyBody(o: CreateKeyOptions): Record<string, unknown> {
+  if (o.name === undefined || o.name === '') throw usageError('--name: required (what the key is for, e.g. "ci-provisioning")');
+  if (o.role === undefined || !(ROLES as readonly string[]).includes(o.role)) throw usageError(`--role: expected one of ${ROLES.join(', ')}, got ${JSON.stringify(o.role ?? '')}`);
+  const body: Record<string, unknown> = { name: o.name, role: o.role };
+  if (o.expires !== undefined) body.expiresAt = o.expires;
+  return body;
+}
+
+async function createKey(ctx: ClientContext, _args: string[], o: CreateKeyOptions): Promise<void> {
+  const key = await ctx.client.json<Record<string, unknown>>('POST', '/api/v1/api-keys', { json: createKeyBody(o) });
+  if (ctx.json) {
+    ctx.out(jsonText(key));
+    return;
+  }
+  ctx.out(renderObject(key, ['id', 'name', 'role', 'createdAt', 'expiresAt', 'key']));
+  ctx.err('twinhub: the key is shown only this once (the hub keeps a hash); store it now\n');
+}
+
+/** Adds `twinhub admin …` to the CLI. */
+export function registerAdminCommand(program: Command): void {
+  const admin = program.command('admin').description('administer a running hub over its HTTP API (admin key)');
+  addClientOptions(admin.command('create-key').description('create an operator API key; it is printed once'))
+    .option('--name <name>', 'what the key is for')
+    .option('--role <role>', ROLES.join(' | '))
+    .option('--expires <time>', 'expiry, ISO 8601 (default: never)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(clientAction(createKey));
+}
