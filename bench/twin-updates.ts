@@ -23,10 +23,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { openLmdbTwinStore } from '../src/adapters/lmdb/twin-store.js';
 import { buildConfig } from '../src/config/load.js';
 import { AWS_SHADOW_LIMITS } from '../src/core/twin/index.js';
-import { TwinService } from '../src/core/twin/service.js';
 import { startHub } from '../src/main/hub.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -182,13 +180,23 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'twinhub-bench-twins-'));
   const log = pino({ level: 'silent' });
   const config = buildConfig({
-    objects: [{ value: { data: dir, mqtt: '127.0.0.1:0', ws: 'off', http: 'off', persistence: { enabled: true, fsync: FSYNC }, log: { level: 'silent' } }, label: 'bench' }],
+    objects: [
+      {
+        value: {
+          data: dir,
+          mqtt: '127.0.0.1:0',
+          ws: 'off',
+          http: 'off',
+          persistence: { enabled: true, fsync: FSYNC },
+          log: { level: 'silent' },
+          twins: { maxInFlightPerConnection: Math.max(WINDOW, AWS_SHADOW_LIMITS.maxInFlightPerConnection), historySize: 100 },
+        },
+        label: 'bench',
+      },
+    ],
   }).config;
+  // The hub's own twin service and LMDB twin store (<data>/twins), as `twinhub start` runs them.
   const hub = await startHub(config, { log, out: () => {} });
-  const store = await openLmdbTwinStore(dir, { fsync: FSYNC, historySize: 100 });
-  const limits = { ...AWS_SHADOW_LIMITS, maxInFlightPerConnection: Math.max(WINDOW, AWS_SHADOW_LIMITS.maxInFlightPerConnection) };
-  const twins = new TwinService({ broker: hub.broker, store, limits, log });
-  twins.start();
   const mqtt = hub.addresses.mqtt!;
   const cpu0 = process.cpuUsage();
   try {
@@ -219,13 +227,11 @@ async function main(): Promise<void> {
         setupSeconds: round(r.setupSeconds),
         hubCpuSeconds: round((cpu.user + cpu.system) / 1e6),
         loadCpuSecondsMeasuring: round(r.cpuSeconds),
-        storeFailures: twins.storeFailures,
+        storeFailures: hub.twins.storeFailures,
       })}\n`,
     );
   } finally {
-    await twins.stop();
     await hub.stop();
-    await store.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -15,8 +15,8 @@ export type ValueSchema =
   /** A listener address; always nullable (null disables the listener). */
   | { type: 'address' }
   | { type: 'list'; item: ValueSchema }
-  /** Objects occur only as list items (acl rules, priority classes); every field is required. */
-  | { type: 'object'; fields: Readonly<Record<string, ValueSchema>> };
+  /** Objects occur only as list items (acl rules, priority classes, telemetry mappings); fields are required unless listed in `optional`. */
+  | { type: 'object'; fields: Readonly<Record<string, ValueSchema>>; optional?: readonly string[] };
 
 export interface KeyDef {
   readonly kind: 'key';
@@ -139,6 +139,46 @@ export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
       burstSeconds: key({ type: 'integer', min: 1, max: 3600 }, 'Bucket size in seconds of rate: how far a device may burst above its rate.'),
       maxViolations: key({ type: 'integer', min: 1, max: 1_000_000 }, 'Over-limit publishes in a row (without a second of compliance) before the client is disconnected with 0x96 (3.1.1: closed).'),
     }),
+  }),
+  twins: group('Device twins (AWS IoT Device Shadow protocol; docs/TWINS.md). Defaults are AWS\'s limits.', {
+    maxStateBytes: key({ type: 'integer', min: 256, max: 16 * 1024 * 1024 }, 'UTF-8 bytes of `desired` plus `reported` after an update (metadata excluded); larger updates are rejected with 413.'),
+    maxDepth: key({ type: 'integer', min: 1, max: 64 }, 'Nesting levels allowed in `desired` and in `reported`; deeper updates are rejected with 400.'),
+    maxClientTokenBytes: key({ type: 'integer', min: 1, max: 65535 }, 'Longest `clientToken` (bytes) accepted; longer is rejected with 400.'),
+    maxShadowNameLength: key({ type: 'integer', min: 1, max: 1024 }, 'Longest named-shadow name.'),
+    maxThingNameLength: key({ type: 'integer', min: 1, max: 1024 }, 'Longest thing (device) name in a shadow topic.'),
+    maxInFlightPerConnection: key({ type: 'integer', min: 1, max: 100_000 }, 'Shadow requests one connection may have in flight; more are rejected with 429.'),
+    deletedVersionWindowSeconds: key(seconds(365 * 86400), 'A shadow recreated within this many seconds of its deletion continues its version number.'),
+    historySize: key({ type: 'integer', min: 0, max: 100_000 }, 'Changes kept per twin for `GET …/twin/history`.'),
+  }),
+  telemetry: group('Telemetry ingestion and the time-series store (docs/TELEMETRY.md).', {
+    enabled: key({ type: 'boolean' }, 'Store telemetry from the mapped topics.'),
+    mappings: key(
+      {
+        type: 'list',
+        item: {
+          type: 'object',
+          fields: {
+            filter: { type: 'string' },
+            format: { type: 'enum', values: ['json', 'json-ts', 'senml-json', 'senml-cbor', 'cbor', 'number'] },
+            timestampField: { type: 'string' },
+            timestampUnit: { type: 'enum', values: ['ms', 's', 'us', 'ns'] },
+            metric: { type: 'string' },
+            metricPrefix: { type: 'string' },
+            strings: { type: 'enum', values: ['dead-letter', 'ignore'] },
+            senmlBaseName: { type: 'enum', values: ['drop', 'prefix'] },
+          },
+          optional: ['timestampField', 'timestampUnit', 'metric', 'metricPrefix', 'strings', 'senmlBaseName'],
+        },
+      },
+      'Topic filter (with one `{deviceId}` level) → payload format, checked in order, first match wins. Formats: json, json-ts, senml-json, senml-cbor, cbor, number.',
+      { example: '[{"filter":"devices/{deviceId}/telemetry","format":"json"}]' },
+    ),
+    lateWindow: key(seconds(365 * 86400), 'Seconds a point may arrive late (out of order) and still be stored in its chunk; older points are counted and rejected.'),
+    chunkMaxPoints: key({ type: 'integer', min: 2, max: 100_000 }, 'Points per sealed chunk of a series.'),
+    chunkMaxSpan: key(seconds(30 * 86400), 'Longest time span (seconds) of one chunk.'),
+    retention: key(seconds(100 * 365 * 86400), 'Seconds raw points and rollups are kept; 0 keeps them forever.'),
+    checkpointInterval: key({ type: 'integer', min: 1, max: 86400 }, 'Seconds between checkpoints that move open chunks out of the write-ahead log.'),
+    deadLetterTopic: key({ type: 'string' }, 'Topic where payloads and fields that could not be stored are published with the reason (only when someone subscribes).'),
   }),
   api: group('The HTTP API (`/api/v1`).', {
     rateLimit: key({ type: 'integer', min: 0, max: 1_000_000 }, 'Requests per second per API key or token; over it requests get 429. 0 is unlimited.'),

@@ -20,6 +20,18 @@ export interface PriorityClass {
   filters: string[];
 }
 
+/** A telemetry mapping (core/telemetry/ingest/mapping.ts TelemetryMapping). */
+export interface TelemetryMappingConfig {
+  filter: string;
+  format: 'json' | 'json-ts' | 'senml-json' | 'senml-cbor' | 'cbor' | 'number';
+  timestampField?: string;
+  timestampUnit?: 'ms' | 's' | 'us' | 'ns';
+  metric?: string;
+  metricPrefix?: string;
+  strings?: 'dead-letter' | 'ignore';
+  senmlBaseName?: 'drop' | 'prefix';
+}
+
 export interface TwinhubConfig {
   /** Data folder of the embedded store. Key `data`, flag --data, env TWINHUB_DATA. */
   data: string;
@@ -103,6 +115,32 @@ export interface TwinhubConfig {
       maxViolations: number;
     };
   };
+  twins: {
+    /** UTF-8 bytes of desired + reported (metadata excluded); beyond → 413. */
+    maxStateBytes: number;
+    maxDepth: number;
+    maxClientTokenBytes: number;
+    maxShadowNameLength: number;
+    maxThingNameLength: number;
+    maxInFlightPerConnection: number;
+    deletedVersionWindowSeconds: number;
+    /** Changes kept per twin for the history API. */
+    historySize: number;
+  };
+  telemetry: {
+    enabled: boolean;
+    mappings: TelemetryMappingConfig[];
+    /** Seconds. */
+    lateWindow: number;
+    chunkMaxPoints: number;
+    /** Seconds. */
+    chunkMaxSpan: number;
+    /** Seconds; 0 forever. */
+    retention: number;
+    /** Seconds. */
+    checkpointInterval: number;
+    deadLetterTopic: string;
+  };
   api: {
     /** Requests per second per API key; 0 unlimited. */
     rateLimit: number;
@@ -155,6 +193,29 @@ export const DEFAULT_CONFIG: TwinhubConfig = {
     password: { costLog2: 12, blockSize: 8, parallelization: 1 },
     jwt: { fleetKeyFile: null, fleetAlg: 'RS256', clockSkew: 30 },
     limits: { messagesPerSecond: 0, bytesPerSecond: 0, burstSeconds: 2, maxViolations: 100 },
+  },
+  twins: {
+    maxStateBytes: 8192,
+    maxDepth: 6,
+    maxClientTokenBytes: 64,
+    maxShadowNameLength: 64,
+    maxThingNameLength: 128,
+    maxInFlightPerConnection: 10,
+    deletedVersionWindowSeconds: 48 * 3600,
+    historySize: 100,
+  },
+  telemetry: {
+    enabled: true,
+    mappings: [
+      { filter: 'devices/{deviceId}/telemetry', format: 'json' },
+      { filter: 'devices/{deviceId}/telemetry/#', format: 'json' },
+    ],
+    lateWindow: 3600,
+    chunkMaxPoints: 120,
+    chunkMaxSpan: 7200,
+    retention: 0,
+    checkpointInterval: 60,
+    deadLetterTopic: '$telemetry/deadletter',
   },
   api: {
     rateLimit: 100,

@@ -27,7 +27,7 @@ export function describeExpected(schema: ValueSchema): string {
     case 'list':
       return `a list of ${describeExpected(schema.item)}`;
     case 'object':
-      return `{${Object.keys(schema.fields).join(', ')}}`;
+      return `{${Object.keys(schema.fields).map((k) => (schema.optional?.includes(k) ? `${k}?` : k)).join(', ')}}`;
   }
 }
 
@@ -158,6 +158,7 @@ export function parseValue(schema: ValueSchema, raw: unknown, mode: Mode, report
       }
       for (const [k, fieldSchema] of Object.entries(schema.fields)) {
         if (!Object.hasOwn(o, k)) {
+          if (schema.optional?.includes(k)) continue;
           report(`${subPath}.${k}`, `missing; expected ${describeExpected(fieldSchema)}`);
           ok = false;
           continue;

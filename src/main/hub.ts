@@ -13,6 +13,16 @@ import { MemoryRegistryStore } from '../adapters/memory/registry-store.js';
 import type { FleetJwtKey } from '../core/registry/authenticate.js';
 import { importJwtKey, type JwtAlg } from '../core/registry/credentials/index.js';
 import { Registry } from '../core/registry/registry.js';
+import { MemoryTwinStore } from '../adapters/memory/twin-store.js';
+import { twinsPlugin } from '../api/plugins/twins.js';
+import { AWS_SHADOW_LIMITS } from '../core/twin/limits.js';
+import { TwinService } from '../core/twin/service.js';
+import type { TwinStore } from '../ports/twin-store.js';
+import { MemorySeriesStore } from '../adapters/memory/series-store.js';
+import { telemetryPlugin } from '../api/plugins/telemetry.js';
+import { createIngestor } from '../core/telemetry/ingest/index.js';
+import { TelemetryService } from '../core/telemetry/service.js';
+import type { SeriesStore } from '../ports/series-store.js';
 import type { RegistryStore } from '../ports/registry-store.js';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -46,6 +56,9 @@ export interface RunningHub {
   readonly addresses: HubAddresses;
   readonly broker: Broker;
   readonly registry: Registry;
+  readonly twins: TwinService;
+  /** Undefined when telemetry.enabled is false. */
+  readonly telemetry: TelemetryService | undefined;
   /** Idempotent: later calls return the first call's promise. */
   stop(): Promise<void>;
 }
@@ -116,6 +129,18 @@ async function loadJwtKeys(config: TwinhubConfig): Promise<{ fleet: FleetJwtKey 
   };
 }
 
+async function openTwinStore(config: TwinhubConfig, historySize: number): Promise<TwinStore> {
+  if (!config.persistence.enabled) return new MemoryTwinStore({ historySize });
+  const { openLmdbTwinStore } = await import('../adapters/lmdb/twin-store.js');
+  return openLmdbTwinStore(resolve(config.data), { fsync: config.persistence.fsync, historySize });
+}
+
+async function openSeriesStore(config: TwinhubConfig): Promise<SeriesStore> {
+  if (!config.persistence.enabled) return new MemorySeriesStore();
+  const { openLmdbSeriesStore } = await import('../adapters/lmdb/series-store.js');
+  return openLmdbSeriesStore(resolve(config.data), { fsync: config.persistence.fsync });
+}
+
 /** Run cleanup steps in order, all of them even when one fails; throw the first failure. */
 async function runAll(steps: ReadonlyArray<readonly [string, () => Promise<void>]>, log: Logger): Promise<void> {
   let first: unknown;
@@ -160,6 +185,10 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   };
 
   let registry: Registry | undefined;
+  let twinStore: TwinStore | undefined;
+  let twins: TwinService | undefined;
+  let seriesStore: SeriesStore | undefined;
+  let telemetry: TelemetryService | undefined;
   try {
     registry = await Registry.open({ store: registryStore, config, log: log.child({ component: 'registry' }), ...(jwtKeys.fleet === undefined ? {} : { fleetKey: jwtKeys.fleet }) });
     const adminKey = await registry.bootstrapAdminKey(opts.adminKey);
@@ -172,6 +201,39 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
       version: VERSION,
     });
     registry.attach(broker);
+    const { historySize, ...shadowLimits } = config.twins;
+    twinStore = await openTwinStore(config, historySize);
+    twins = new TwinService({ broker, store: twinStore, limits: { ...AWS_SHADOW_LIMITS, ...shadowLimits }, log: log.child({ component: 'twins' }) });
+    twins.start();
+    const twinService = twins;
+    registry.onDeviceDeleted(async (id, keepData) => {
+      if (!keepData) await twinService.deleteDevice(id);
+    });
+    if (config.telemetry.enabled) {
+      seriesStore = await openSeriesStore(config);
+      const t = config.telemetry;
+      const reg = registry;
+      telemetry = new TelemetryService({
+        broker,
+        store: seriesStore,
+        ingestor: createIngestor(t.mappings),
+        log: log.child({ component: 'telemetry' }),
+        options: {
+          lateWindowMs: t.lateWindow * 1000,
+          chunkMaxPoints: t.chunkMaxPoints,
+          chunkMaxSpanMs: t.chunkMaxSpan * 1000,
+          retentionMs: t.retention * 1000,
+          checkpointIntervalMs: t.checkpointInterval * 1000,
+          deadLetterTopic: t.deadLetterTopic,
+        },
+        deviceTypeOf: (id) => reg.typeOf(id),
+      });
+      await telemetry.start();
+      const tel = telemetry;
+      registry.onDeviceDeleted(async (id, keepData) => {
+        if (!keepData) await tel.deleteDevice(id);
+      });
+    }
     await broker.start();
     brokerStarted = true;
     listeners = await startListeners(config, broker, log.child({ component: 'transport' }));
@@ -182,6 +244,10 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
       await app.register(devicesPlugin, { auth, registry: reg });
       await app.register(aclPlugin, { auth, registry: reg });
       await app.register(messagesPlugin, { auth, registry: reg, broker: b });
+      await app.register(twinsPlugin, { auth, twins: twinService, deviceExists: async (id) => (await reg.store.getDevice(id)) !== undefined });
+      if (telemetry !== undefined) {
+        await app.register(telemetryPlugin, { auth, telemetry, devicesBy: (f) => reg.deviceIds(f.tag === undefined ? f : { ...f, tags: f.tag }) });
+      }
     };
     if (config.http) http = await startHttpServer(config.http, { log: log.child({ component: 'http' }), readiness, resources });
     if (adminKey !== undefined) {
@@ -193,9 +259,13 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     await runAll(
       [
         ['closing listeners', async () => void (await Promise.all(listeners.map((l) => l.close())))],
+        ['stopping twins', async () => twins?.stop()],
         ['broker shutdown', async () => (brokerStarted ? broker!.shutdown() : undefined)],
+        ['stopping telemetry', async () => telemetry?.stop()],
+        ['closing the telemetry store', async () => seriesStore?.close()],
         ['closing the store', () => store.close()],
         ['closing the registry store', () => registryStore.close()],
+        ['closing the twin store', async () => twinStore?.close()],
       ],
       log,
     ).catch(() => undefined);
@@ -203,6 +273,10 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   }
   const running = broker;
   const runningRegistry = registry;
+  const runningTwins = twins!;
+  const runningTwinStore = twinStore!;
+  const runningTelemetry = telemetry;
+  const runningSeriesStore = seriesStore;
 
   const addresses: HubAddresses = {};
   for (const l of listeners) {
@@ -228,12 +302,18 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
       await runAll(
         [
           ['stop accepting', async () => listeners.forEach((l) => l.stopAccepting())],
+          // Twin requests already queued finish (their PUBACKs wait on them) before the broker stops.
+          ['stopping twins', () => runningTwins.stop()],
           // Sends DISCONNECT 0x8B to 5.0 clients, publishes wills, flushes pending commits.
           ['broker shutdown', () => running.shutdown()],
+          // After the broker: no more messages arrive; the open chunks are checkpointed.
+          ['stopping telemetry', async () => runningTelemetry?.stop()],
+          ['closing the telemetry store', async () => runningSeriesStore?.close()],
           ['closing listeners', async () => void (await Promise.all(listeners.map((l) => l.close())))],
           ['closing HTTP', async () => http?.close()],
           ['closing the store', () => store.close()],
           ['closing the registry store', () => registryStore.close()],
+          ['closing the twin store', () => runningTwinStore.close()],
         ],
         log,
       );
@@ -243,5 +323,5 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     return stopping;
   };
 
-  return { config, addresses, broker: running, registry: runningRegistry, stop };
+  return { config, addresses, broker: running, registry: runningRegistry, twins: runningTwins, telemetry: runningTelemetry, stop };
 }

@@ -110,7 +110,7 @@ describe('telemetry over MQTT into the LMDB series store', () => {
   const log = silentLogger();
 
   before(async () => {
-    t = await startTestHub();
+    t = await startTestHub({ config: { telemetry: { enabled: false } } }); // the suite runs services of its own
     dir = await mkdtemp(join(tmpdir(), 'twinhub-telemetry-'));
     store = await openLmdbSeriesStore(dir, { fsync: false });
     service = new TelemetryService({ broker: t.hub.broker, store, ingestor, log, options: OPTIONS });

@@ -37,6 +37,7 @@ async function call(method: string, url: string, body?: unknown, headers: Record
 describe('twins HTTP API', () => {
   before(async () => {
     hub = await startTestHub();
+    await hub.hub.twins.stop(); // the suite's own service (small history) replaces the hub's
     service = new TwinService({ broker: hub.hub.broker, store: new MemoryTwinStore({ historySize: 5 }), limits: AWS_SHADOW_LIMITS, log: pino({ level: 'silent' }) });
     service.start();
     app = Fastify({ logger: false });

@@ -12,6 +12,7 @@ import { aclChecker } from '../broker/static-auth.js';
 import type { AuthenticateRequest, ClientInfo, HookPoints, SessionAuth } from '../hooks.js';
 import { compileDeviceAcl, type AclSubject, type DeviceAcl } from './acl.js';
 import { importDevices, type BulkFormat, type ImportReport } from './bulk.js';
+import { allDevices } from './device-list.js';
 import { DeviceAuthenticator, type FleetJwtKey } from './authenticate.js';
 import { prepareCredential, publicCredential, type NewCredential } from './credential-input.js';
 import { constantTimeEqualHex, generateApiKey, parseApiKeyId, sha256Hex } from './credentials/index.js';
@@ -64,6 +65,7 @@ export class Registry {
   private aclEpoch = 0;
   /** Device id → number of its live connections. */
   private readonly online = new Map<string, number>();
+  private readonly onlineTypes = new Map<string, string | undefined>();
   private readonly deletedListeners: DeviceDeletedListener[] = [];
   private readonly staticPublish: (c: ClientInfo, t: string) => boolean;
   private readonly staticSubscribe: (c: ClientInfo, f: string) => boolean;
@@ -125,6 +127,7 @@ export class Registry {
       const id = client.deviceId;
       if (id === undefined) return;
       this.online.set(id, (this.online.get(id) ?? 0) + 1);
+      this.onlineTypes.set(id, (client.auth?.authz as DeviceAuthz | undefined)?.device.type);
       this.writePresence(id, { connected: true, lastSeen: this.now(), protocol: `${client.protocol}/${client.version === 5 ? '5.0' : '3.1.1'}`, clientId: client.clientId, remoteAddress: client.remoteAddress });
     });
     broker.hooks.on('client.disconnected', (client) => {
@@ -136,6 +139,7 @@ export class Registry {
         return;
       }
       this.online.delete(id);
+      this.onlineTypes.delete(id);
       this.writePresence(id, { connected: false, lastSeen: this.now(), protocol: `${client.protocol}/${client.version === 5 ? '5.0' : '3.1.1'}`, clientId: client.clientId, remoteAddress: client.remoteAddress });
     });
   }
@@ -220,6 +224,27 @@ export class Registry {
     return this.online.has(id);
   }
 
+  /**
+   * The type of a connected device, synchronously (telemetry schemas and retention by type look
+   * it up per message); undefined for devices that are not connected or have no type.
+   */
+  typeOf(id: string): string | undefined {
+    return this.onlineTypes.get(id);
+  }
+
+  /** Ids of every device matching a filter (queries by type, group or tags). */
+  async deviceIds(filter: { type?: string; group?: string; tags?: Record<string, string> }): Promise<string[]> {
+    const ids: string[] = [];
+    const tags = Object.entries(filter.tags ?? {});
+    for await (const d of allDevices(this.store)) {
+      if (filter.type !== undefined && d.type !== filter.type) continue;
+      if (filter.group !== undefined && d.group !== filter.group) continue;
+      if (tags.some(([k, v]) => d.tags[k] !== v)) continue;
+      ids.push(d.id);
+    }
+    return ids;
+  }
+
   async view(device: DeviceRecord): Promise<DeviceView> {
     const presence = await this.store.getPresence(device.id);
     const v: DeviceView = { ...device, connected: this.online.has(device.id) };
@@ -245,6 +270,7 @@ export class Registry {
         const z = auth?.authz as DeviceAuthz | undefined;
         if (auth === undefined || z === undefined) continue;
         z.device = next;
+        this.onlineTypes.set(id, next.type);
         z.subject = { ...z.subject, type: next.type, group: next.group, tags: next.tags };
         z.epoch = -1;
         auth.quota = this.quotaFor(next);
