@@ -62,7 +62,7 @@ export const deviceInputSchema = {
     name: { type: ['string', 'null'] },
     type: { type: ['string', 'null'] },
     group: { type: ['string', 'null'] },
-    tags: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
+    tags: { type: ['object', 'null'], additionalProperties: { type: ['string', 'null'] }, description: 'Merged member by member; a null member removes that tag.' },
     enabled: { type: 'boolean' },
     acl: { type: ['array', 'null'], items: { $ref: 'AclRule#' } },
     limits: { type: ['object', 'null'] },

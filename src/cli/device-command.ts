@@ -125,11 +125,9 @@ async function update(ctx: ClientContext, [id]: string[], o: UpdateOptions): Pro
     throw usageError('nothing to change: give --name, --type, --group, --tag, --untag, --enable or --disable');
   }
   if (set.length > 0 || unset.length > 0) {
-    // A `tags` member replaces the whole map on this hub's PATCH, so one tag is changed by reading
-    // the current map first. Two writers changing tags at once can lose one change.
-    const current = await ctx.client.json<Json>('GET', devicePath(id!));
-    const tags: Record<string, string> = { ...((current.tags as Record<string, string> | undefined) ?? {}) };
-    for (const k of unset) delete tags[k];
+    // PATCH merges `tags` member by member (RFC 7396): send only the changes, null removes.
+    const tags: Record<string, string | null> = {};
+    for (const k of unset) tags[k] = null;
     for (const [k, v] of set) tags[k] = v;
     patch.tags = tags;
   }

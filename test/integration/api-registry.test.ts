@@ -98,7 +98,10 @@ describe('HTTP API: registry', () => {
     assert.equal(r.status, 200);
     assert.equal(r.body.name, undefined);
     assert.equal(r.body.group, 'g1');
-    assert.deepEqual(r.body.tags, { b: '2' });
+    assert.deepEqual(r.body.tags, { a: '1', b: '2' }, 'RFC 7396: tags merge member by member');
+    const mp = await api(t, 'PATCH', '/api/v1/devices/patch-me', JSON.stringify({ tags: { a: null } }), { contentType: 'application/merge-patch+json' });
+    assert.equal(mp.status, 200, mp.text);
+    assert.deepEqual(mp.body.tags, { b: '2' });
     assertProblem(await api(t, 'PATCH', '/api/v1/devices/patch-me', { id: 'other' }), 400, 'TH_DEVICE_INVALID');
     assertProblem(await api(t, 'PATCH', '/api/v1/devices/nope', { name: 'x' }), 404, 'TH_DEVICE_NOT_FOUND');
     assertProblem(await api(t, 'DELETE', '/api/v1/devices/nope'), 404, 'TH_DEVICE_NOT_FOUND');

@@ -67,6 +67,8 @@ export const devicesPlugin: FastifyPluginAsync<DevicesPluginOptions> = async (ap
   const write = auth.require('operator');
   const tags = ['devices'];
 
+  // RFC 7396's media type for PATCH bodies, read as JSON.
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   app.addContentTypeParser(['text/csv', 'application/x-ndjson', 'application/jsonl', 'text/plain'], { parseAs: 'string', bodyLimit: 64 * 1024 * 1024 }, (_req, body, done) => done(null, body));
 
   app.get<{ Querystring: ListQuery }>(
@@ -286,7 +288,19 @@ export const devicesPlugin: FastifyPluginAsync<DevicesPluginOptions> = async (ap
               created: { type: 'integer' },
               failed: { type: 'integer' },
               credentials: { type: 'integer' },
-              errors: { type: 'array', items: { type: 'object', properties: { line: { type: 'integer' }, id: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } } },
+              errors: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    line: { type: 'integer' },
+                    id: { type: 'string' },
+                    scope: { type: 'string', enum: ['device', 'credential'], description: 'device: the line was not stored; credential: the device was created but a credential was refused' },
+                    code: { type: 'string' },
+                    message: { type: 'string' },
+                  },
+                },
+              },
             },
           },
           ...errorResponses(),

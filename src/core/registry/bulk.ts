@@ -15,6 +15,8 @@ export type BulkFormat = 'jsonl' | 'csv';
 export interface ImportLineError {
   line: number;
   id?: string;
+  /** 'device': the line was not stored; 'credential': the device was created, one of its credentials was refused. */
+  scope: 'device' | 'credential';
   code: string;
   message: string;
 }
@@ -36,7 +38,9 @@ interface Parsed {
 const BATCH = 1000;
 const HASH_CONCURRENCY = 8;
 export const MAX_IMPORT_LINES = 1_000_000;
-export const CSV_COLUMNS = ['id', 'name', 'type', 'group', 'enabled', 'tags', 'passwordHash', 'tokenHash'] as const;
+export const CSV_COLUMNS = ['id', 'name', 'type', 'group', 'enabled', 'tags', 'passwordHash', 'tokenHash', 'createdAt', 'updatedAt'] as const;
+/** Columns an export writes that an import reads past (the hub sets these times itself). */
+const IGNORED_COLUMNS: ReadonlySet<string> = new Set(['createdAt', 'updatedAt']);
 
 /** RFC 4180 fields of one CSV record (quotes, doubled quotes; no embedded newlines). */
 export function parseCsvLine(line: string): string[] {
@@ -78,15 +82,31 @@ export function csvField(v: string): string {
   return /[",\r\n]/.test(v) || v !== v.trim() ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
+/** `k=v;k2=v2`; a value may hold ';' or '\\' escaped with a backslash (`a\\;b`). */
 function tagsFromCsv(text: string): Record<string, string> {
   const tags: Record<string, string> = {};
   if (text === '') return tags;
-  for (const pair of text.split(';')) {
+  const pairs: string[] = [];
+  let cur = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === '\\' && i + 1 < text.length) cur += text[++i];
+    else if (ch === ';') {
+      pairs.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  pairs.push(cur);
+  for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new TwinhubError(Errors.DEVICE_INVALID, `tags: expected key=value pairs separated by ";", got ${JSON.stringify(pair)}`);
     tags[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return tags;
+}
+
+export function tagsToCsv(tags: Record<string, string>): string {
+  return Object.entries(tags).map(([k, v]) => `${k}=${v.replace(/[\\;]/g, (c) => `\\${c}`)}`).join(';');
 }
 
 function csvRecord(header: readonly string[], fields: string[]): { device: Record<string, unknown>; credentials: unknown[] } {
@@ -95,7 +115,7 @@ function csvRecord(header: readonly string[], fields: string[]): { device: Recor
   const credentials: unknown[] = [];
   header.forEach((col, i) => {
     const v = fields[i]!;
-    if (v === '') return;
+    if (v === '' || IGNORED_COLUMNS.has(col)) return;
     switch (col) {
       case 'enabled':
         if (v !== 'true' && v !== 'false') throw new TwinhubError(Errors.DEVICE_INVALID, `enabled: must be true or false, got ${JSON.stringify(v)}`);
@@ -158,6 +178,7 @@ export function parseImport(text: string, format: BulkFormat, now: number, error
     } catch (err) {
       const e: ImportLineError = {
         line: lineNo,
+        scope: 'device',
         code: err instanceof TwinhubError ? err.code : Errors.IMPORT_INVALID.code,
         message: err instanceof TwinhubError ? err.message : `not valid ${format === 'csv' ? 'CSV' : 'JSON'}: ${(err as Error).message}`,
       };
@@ -191,7 +212,7 @@ export async function importDevices(store: RegistryStore, text: string, format: 
         created++;
         stored.push(p);
       } else {
-        errors.push({ line: p.line, id: p.device.id, code: Errors.DEVICE_EXISTS.code, message: `device ${p.device.id} already exists` });
+        errors.push({ line: p.line, id: p.device.id, scope: 'device', code: Errors.DEVICE_EXISTS.code, message: `device ${p.device.id} already exists` });
       }
     });
     const work = stored.flatMap((p) => p.credentials.map((c, k) => ({ p, c, k })));
@@ -205,6 +226,7 @@ export async function importDevices(store: RegistryStore, text: string, format: 
         errors.push({
           line: p.line,
           id: p.device.id,
+          scope: 'credential',
           code: err instanceof TwinhubError ? err.code : Errors.CREDENTIAL_INVALID.code,
           message: `device created, but credentials[${k}] was refused: ${(err as Error).message}`,
         });
@@ -212,7 +234,7 @@ export async function importDevices(store: RegistryStore, text: string, format: 
     });
   }
   errors.sort((a, b) => a.line - b.line);
-  const failedLines = new Set(errors.filter((e) => !e.message.startsWith('device created')).map((e) => e.line));
+  const failedLines = new Set(errors.filter((e) => e.scope === 'device').map((e) => e.line));
   return { lines, created, failed: failedLines.size, credentials, errors };
 }
 
@@ -236,7 +258,7 @@ export async function* exportDevices(store: RegistryStore, format: BulkFormat, w
   if (format === 'csv') yield `${['id', 'name', 'type', 'group', 'enabled', 'tags', 'createdAt', 'updatedAt'].join(',')}\n`;
   for await (const d of allDevices(store)) {
     if (format === 'csv') {
-      const tags = Object.entries(d.tags).map(([k, v]) => `${k}=${v}`).join(';');
+      const tags = tagsToCsv(d.tags);
       const row = [d.id, d.name ?? '', d.type ?? '', d.group ?? '', String(d.enabled), tags, new Date(d.createdAt).toISOString(), new Date(d.updatedAt).toISOString()];
       yield `${row.map(csvField).join(',')}\n`;
       continue;

@@ -26,6 +26,7 @@ test('newDevice fills defaults and refuses unknown fields, bad tags, bad ACL rul
   assert.match(code(() => newDevice({ id: 'd 1' }, 0)), /^TH_DEVICE_ID_INVALID/);
   assert.match(code(() => newDevice({ id: 'd1', tags: { k: 1 } }, 0)), /^TH_DEVICE_INVALID: tags\.k/);
   assert.match(code(() => newDevice({ id: 'd1', tags: [] }, 0)), /^TH_DEVICE_INVALID: tags/);
+  assert.match(code(() => newDevice({ id: 'd1', tags: { 'a:b': 'v' } }, 0)), /^TH_DEVICE_INVALID: tags\.a:b/, 'no ":" in tag keys (filters use KEY:VALUE)');
   assert.match(code(() => newDevice({ id: 'd1', type: 'a/b' }, 0)), /^TH_DEVICE_INVALID: type/);
   assert.match(code(() => newDevice({ id: 'd1', enabled: 'yes' }, 0)), /^TH_DEVICE_INVALID: enabled/);
   assert.match(code(() => newDevice({ id: 'd1', acl: [{ filter: '#/a', action: 'all', allow: true }] }, 0)), /^TH_ACL_RULE_INVALID: acl\[0\]/);
@@ -39,7 +40,9 @@ test('newDevice fills defaults and refuses unknown fields, bad tags, bad ACL rul
 test('patchDevice is a merge patch (RFC 7396): absent fields stay, null clears, the id cannot change, the input is not mutated', () => {
   const d = newDevice({ id: 'd1', name: 'A', group: 'g', tags: { a: '1' }, limits: { messagesPerSecond: 5 } }, 1000);
   const p = patchDevice(d, { name: null, tags: { b: '2' }, limits: null }, 2000);
-  assert.deepEqual(p, { id: 'd1', group: 'g', tags: { b: '2' }, enabled: true, createdAt: 1000, updatedAt: 2000 });
+  assert.deepEqual(p, { id: 'd1', group: 'g', tags: { a: '1', b: '2' }, enabled: true, createdAt: 1000, updatedAt: 2000 }, 'tags merge member by member');
+  assert.deepEqual(patchDevice(p, { tags: { a: null } }, 3).tags, { b: '2' }, 'a null member removes that tag');
+  assert.deepEqual(patchDevice(p, { tags: null }, 3).tags, {}, 'null removes every tag');
   assert.equal(d.name, 'A', 'the stored record is not mutated');
   assert.match(code(() => patchDevice(d, { id: 'd2' }, 0)), /^TH_DEVICE_INVALID: id: a device id cannot be changed/);
   assert.equal(patchDevice(d, { id: 'd1' }, 3).id, 'd1');

@@ -47,15 +47,22 @@ function text(value: unknown, field: string, max: number): string {
   return value;
 }
 
-function tags(value: unknown): Record<string, string> {
+// Tag keys leave out ':' and '=' so filters can say `tag=KEY:VALUE` unambiguously.
+const TAG_KEY = /^[a-zA-Z0-9_.-]{1,64}$/;
+
+/**
+ * Tags after applying `value` to `base` as an RFC 7396 merge patch: members set, `null` members
+ * removed, others kept. A new device starts from no tags.
+ */
+function tags(value: unknown, base: Record<string, string>): Record<string, string> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid('tags', 'must be an object of string values');
-  const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length > MAX_TAGS) throw invalid('tags', `at most ${MAX_TAGS} tags`);
-  const out: Record<string, string> = {};
-  for (const [k, v] of entries) {
-    label(k, `tags.${k}`, 64);
-    out[k] = text(v, `tags.${k}`, 256);
+  const out: Record<string, string> = { ...base };
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (!TAG_KEY.test(k)) throw invalid(`tags.${k}`, 'a tag key must be 1–64 characters of a-z, A-Z, 0-9, "_", "." and "-"');
+    if (v === null) delete out[k];
+    else out[k] = text(v, `tags.${k}`, 256);
   }
+  if (Object.keys(out).length > MAX_TAGS) throw invalid('tags', `at most ${MAX_TAGS} tags`);
   return out;
 }
 
@@ -100,7 +107,7 @@ function fields(input: Record<string, unknown>, target: Partial<DeviceRecord>): 
   if ('name' in input) input.name === null ? delete target.name : (target.name = text(input.name, 'name', 256));
   if ('type' in input) input.type === null ? delete target.type : (target.type = label(input.type, 'type', 64));
   if ('group' in input) input.group === null ? delete target.group : (target.group = label(input.group, 'group', 64));
-  if ('tags' in input) target.tags = input.tags === null ? {} : tags(input.tags);
+  if ('tags' in input) target.tags = input.tags === null ? {} : tags(input.tags, target.tags ?? {});
   if ('enabled' in input) {
     if (typeof input.enabled !== 'boolean') throw invalid('enabled', 'must be true or false');
     target.enabled = input.enabled;
