@@ -14,24 +14,26 @@
 //   BENCH_CONNECTIONS  client connections (default 20)
 //   BENCH_THINGS       things per connection (default 500)
 //   BENCH_WINDOW       updates in flight per connection (default 10, AWS's in-flight limit)
-//   BENCH_FSYNC        1 = flush every twin commit to the disk (default 0: to the OS)
+//   BENCH_FSYNC        1 (or the --fsync flag) = flush every twin commit to the disk (default 0: to the OS)
 // Prints one JSON line.
 import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { buildConfig } from '../src/config/load.js';
 import { AWS_SHADOW_LIMITS } from '../src/core/twin/index.js';
 import { startHub } from '../src/main/hub.js';
+import { monoNowMs } from '../src/cli/bench/clock.js';
+import { openConnection, type BenchConnection, type PacketHandler } from '../src/cli/bench/connection.js';
+import { PacketType, readVarint, varintSize, writeVarint } from '../src/cli/bench/wire.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const THINGS = Number(process.env.BENCH_THINGS ?? 500);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 10);
-const FSYNC = process.env.BENCH_FSYNC === '1';
+const FSYNC = process.env.BENCH_FSYNC === '1' || process.argv.includes('--fsync');
 const FIELDS = ['temperature_c', 'humidity_pct', 'pressure_hpa', 'battery_volt', 'signal_dbm'];
 
 interface LoadResult {
@@ -57,108 +59,207 @@ const round = (v: number, d = 3): number => Math.round(v * 10 ** d) / 10 ** d;
 
 // ---------------------------------------------------------------- the load generator (child)
 
+// The load generator speaks MQTT with the bench's own lean client (src/cli/bench: raw sockets, a
+// frame scanner, no per-packet objects), so that it costs the shared machine little next to the
+// hub it measures (mqtt.js took ~26 µs of CPU per update and its reply parsing, which capped the
+// bench below the hub's rate on 2 cores).
+
+const TOKEN_PAD = 'x'.repeat(40);
+const TOKEN_MARK = Buffer.from('"clientToken":"');
+/** Send times by update number (the number leads the clientToken), a ring far larger than the updates in flight. */
+const RING = 1 << 20;
+
+class LoadClient implements PacketHandler {
+  conn!: BenchConnection;
+  /** Updates awaiting PUBACK. */
+  inFlight = 0;
+  private nextPacketId = 1;
+  private nextThing = 0;
+  private out: Buffer[] = [];
+  private flushQueued = false;
+  /** Called after each PUBACK (successful or not). */
+  onAck: (ok: boolean) => void = () => undefined;
+  onDelta: (seq: number, atMs: number) => void = () => undefined;
+  onRejected: () => void = () => undefined;
+  onClosed: (err: Error | null) => void = () => undefined;
+
+  constructor(
+    readonly index: number,
+    private readonly things: string[],
+  ) {}
+
+  /** Publishes one update (QoS 1) to the next thing in turn. */
+  publish(body: string): void {
+    const thing = this.things[this.nextThing]!;
+    this.nextThing = (this.nextThing + 1) % this.things.length;
+    const topic = `$aws/things/${thing}/shadow/update`;
+    const topicLen = Buffer.byteLength(topic);
+    const payloadLen = Buffer.byteLength(body);
+    // Topic Name, Packet Identifier, Property Length 0 (MQTT 5.0 §3.3.2), payload.
+    const remaining = 2 + topicLen + 2 + 1 + payloadLen;
+    const buf = Buffer.allocUnsafe(1 + varintSize(remaining) + remaining);
+    buf[0] = 0x32; // PUBLISH, QoS 1 (MQTT 5.0 §3.3.1)
+    let off = writeVarint(buf, 1, remaining);
+    buf.writeUInt16BE(topicLen, off);
+    off += 2 + buf.write(topic, off + 2, 'latin1');
+    const id = this.nextPacketId;
+    this.nextPacketId = id === 65535 ? 1 : id + 1;
+    buf.writeUInt16BE(id, off);
+    buf[off + 2] = 0;
+    buf.write(body, off + 3, 'latin1');
+    this.inFlight++;
+    this.out.push(buf);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    const out = this.out;
+    this.out = [];
+    if (out.length === 1) this.conn.write(out[0]!);
+    else if (out.length > 1) this.conn.write(Buffer.concat(out));
+  };
+
+  onPacket(_conn: BenchConnection, type: number, _flags: number, buf: Buffer, start: number, end: number): void {
+    if (type === PacketType.PUBACK) {
+      this.inFlight--;
+      // MQTT 5.0 §3.4.2.1: no Reason Code means 0x00 Success; 0x80 and above are failures.
+      this.onAck(end - start < 3 || buf[start + 2]! < 0x80);
+      return;
+    }
+    if (type !== PacketType.PUBLISH) return;
+    // Deltas and rejections arrive at QoS 0 (subscribed so): Topic Name, Property Length, payload.
+    const topicLen = buf.readUInt16BE(start);
+    const topicEnd = start + 2 + topicLen;
+    if (buf[topicEnd - 1] === 0x64 /* 'd': …/rejected */) {
+      this.onRejected();
+      return;
+    }
+    const [propLen, p] = readVarint(buf, topicEnd);
+    const at = buf.indexOf(TOKEN_MARK, p + propLen);
+    if (at < 0 || at >= end) return;
+    let seq = 0;
+    for (let i = at + TOKEN_MARK.length; i < end; i++) {
+      const c = buf[i]!;
+      if (c < 0x30 || c > 0x39) break;
+      seq = seq * 10 + (c - 0x30);
+    }
+    this.onDelta(seq, this.conn.nowMs);
+  }
+
+  onClose(_conn: BenchConnection, err: Error | null): void {
+    this.onClosed(err);
+  }
+}
+
 async function load(url: string): Promise<LoadResult> {
-  const clients: MqttClient[] = [];
+  const { hostname, port } = new URL(url);
+  const clients: LoadClient[] = [];
+  const thing = (c: number, i: number): string => `bench-${c}-${i}`;
+  let failure: Error | null = null;
   for (let c = 0; c < CONNECTIONS; c++) {
-    const client = connect(url, { clientId: `bench-twin-${c}`, protocolVersion: 5, reconnectPeriod: 0, clean: true });
-    await new Promise<void>((res, rej) => {
-      client.once('connect', () => res());
-      client.once('error', rej);
+    const client = new LoadClient(c, Array.from({ length: THINGS }, (_, i) => thing(c, i)));
+    client.onClosed = (err) => {
+      failure ??= err;
+    };
+    client.conn = await openConnection({
+      host: hostname,
+      port: Number(port),
+      version: 5,
+      clientId: `bench-twin-${c}`,
+      clean: true,
+      keepAlive: 0,
+      sessionExpiry: 0,
+      index: c,
+      handler: client,
     });
     clients.push(client);
   }
-  const thing = (c: number, i: number): string => `bench-${c}-${i}`;
   const setupStart = performance.now();
   // Subscribe to each thing's delta, then set desired so that every reported update has a delta.
   await Promise.all(
     clients.map(async (client, c) => {
-      const filters = Array.from({ length: THINGS }, (_, i) => `$aws/things/${thing(c, i)}/shadow/update/delta`);
-      for (let i = 0; i < filters.length; i += 100) await client.subscribeAsync(filters.slice(i, i + 100), { qos: 0 });
+      for (let i = 0; i < THINGS; i++) await client.conn.subscribe(`$aws/things/${thing(c, i)}/shadow/update/delta`, 0);
     }),
   );
   const desired = JSON.stringify({ state: { desired: Object.fromEntries(FIELDS.map((f) => [f, -1])) } });
+  let failedAcks = 0;
   await Promise.all(
-    clients.map(async (client, c) => {
-      let next = 0;
-      await new Promise<void>((done) => {
-        let inFlight = 0;
-        const pump = (): void => {
-          while (inFlight < WINDOW && next < THINGS) {
-            inFlight++;
-            client.publish(`$aws/things/${thing(c, next++)}/shadow/update`, desired, { qos: 1 }, () => {
-              inFlight--;
-              if (next >= THINGS && inFlight === 0) done();
-              else pump();
-            });
-          }
-        };
-        pump();
-      });
-    }),
+    clients.map(
+      (client) =>
+        new Promise<void>((done) => {
+          let sent = 0;
+          client.onAck = (ok) => {
+            if (!ok) failedAcks++;
+            if (sent < THINGS) {
+              sent++;
+              client.publish(desired);
+            } else if (client.inFlight === 0) done();
+          };
+          for (; sent < Math.min(WINDOW, THINGS); sent++) client.publish(desired);
+        }),
+    ),
   );
   const setupSeconds = (performance.now() - setupStart) / 1000;
   await new Promise((r) => setTimeout(r, 500)); // let the setup deltas drain
+  for (const client of clients) await client.conn.subscribe('$aws/things/+/shadow/update/rejected', 0);
 
-  let seq = 0;
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
+  const sentAt = new Float64Array(RING);
+  const latencies = new Float64Array(RING);
   let deltas = 0;
   let rejected = 0;
   let updates = 0;
-  let measuring = true;
+  let seq = 0;
   let payloadBytes = 0;
-  for (const client of clients) {
-    client.on('message', (topic, payload) => {
-      if (topic.endsWith('/rejected')) {
-        rejected++;
-        return;
-      }
-      const token = (JSON.parse(payload.toString()) as { clientToken?: string }).clientToken;
-      if (token === undefined) return;
-      const t0 = sentAt.get(token);
-      if (t0 === undefined) return;
-      sentAt.delete(token);
-      deltas++;
-      latencies.push(performance.now() - t0);
-    });
-    await client.subscribeAsync('$aws/things/+/shadow/update/rejected', { qos: 0 });
-  }
+  const body = (): string => {
+    const token = seq++;
+    sentAt[token % RING] = monoNowMs();
+    let reported = '';
+    for (let f = 0; f < FIELDS.length; f++) reported += `${f === 0 ? '' : ','}"${FIELDS[f]}":${Math.round(Math.random() * 100_000) / 100}`;
+    const s = `{"state":{"reported":{${reported}}},"clientToken":"${token}-${TOKEN_PAD}"}`;
+    payloadBytes = s.length;
+    return s;
+  };
 
   const cpu0 = process.cpuUsage();
-  const start = performance.now();
+  const start = monoNowMs();
   const end = start + SECONDS * 1000;
+  let measuring = true;
   await Promise.all(
     clients.map(
-      (client, c) =>
+      (client) =>
         new Promise<void>((done) => {
-          let i = 0;
-          let inFlight = 0;
-          const send = (): void => {
-            const token = String(seq++);
-            const reported: Record<string, number> = {};
-            for (const f of FIELDS) reported[f] = Math.round(Math.random() * 100_000) / 100;
-            const body = JSON.stringify({ state: { reported }, clientToken: `${token}-${'x'.repeat(40)}` });
-            payloadBytes = body.length;
-            sentAt.set(`${token}-${'x'.repeat(40)}`, performance.now());
-            inFlight++;
-            client.publish(`$aws/things/${thing(c, i)}/shadow/update`, body, { qos: 1 }, () => {
-              inFlight--;
-              if (measuring) updates++;
-              if (performance.now() < end) send();
-              else if (inFlight === 0) done();
-            });
-            i = (i + 1) % THINGS;
+          client.onDelta = (token, atMs) => {
+            const t0 = sentAt[token % RING]!;
+            if (t0 === 0) return;
+            sentAt[token % RING] = 0;
+            if (deltas < RING) latencies[deltas] = atMs - t0;
+            deltas++;
           };
-          for (let w = 0; w < WINDOW; w++) send();
+          client.onRejected = () => {
+            rejected++;
+          };
+          client.onAck = (ok) => {
+            if (!ok) failedAcks++;
+            else if (measuring) updates++;
+            if (client.conn.nowMs < end && failure === null) client.publish(body());
+            else if (client.inFlight === 0) done();
+          };
+          for (let w = 0; w < WINDOW; w++) client.publish(body());
         }),
     ),
   );
   measuring = false;
-  const seconds = (performance.now() - start) / 1000;
+  const seconds = (monoNowMs() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
   await new Promise((r) => setTimeout(r, 300));
-  for (const client of clients) client.end(true);
-  const sorted = Float64Array.from(latencies).sort();
+  for (const client of clients) await client.conn.close();
+  if (failure !== null) throw failure;
+  if (failedAcks > 0) throw new Error(`${failedAcks} updates were not acknowledged as durable`);
+  const sorted = latencies.slice(0, Math.min(deltas, RING)).sort();
   return {
     updates,
     seconds,
@@ -228,6 +329,8 @@ async function main(): Promise<void> {
         hubCpuSeconds: round((cpu.user + cpu.system) / 1e6),
         loadCpuSecondsMeasuring: round(r.cpuSeconds),
         storeFailures: hub.twins.storeFailures,
+        hubRssMB: round(process.memoryUsage().rss / 2 ** 20, 1),
+        hubHeapUsedMB: round(process.memoryUsage().heapUsed / 2 ** 20, 1),
       })}\n`,
     );
   } finally {
