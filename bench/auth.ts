@@ -6,11 +6,13 @@
 //   token:         access tokens (one SHA-256 and an LMDB lookup)
 //   refused:       wrong passwords (scrypt, then CONNACK 0x86)
 // Each connect is a fresh TCP connection sending CONNECT and waiting for CONNACK, `--concurrency`
-// at a time. Prints one JSON line.
+// at a time. With Mosquitto installed, the same phases run against it in the same run (a
+// password file of the same devices made by mosquitto_passwd, PBKDF2-SHA512; it has no tokens).
+// Prints one JSON line.
 //
-//   node --import tsx bench/auth.ts [--devices 100000] [--connects 2000] [--concurrency 32]
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+//   node --import tsx bench/auth.ts [--devices 100000] [--connects 2000] [--concurrency 32] [--no-mosquitto]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +78,7 @@ function startHub(data: string): Promise<{ port: number; stop: () => Promise<voi
           port: Number(m[1]),
           stop: () =>
             new Promise((r) => {
+              if (child.exitCode !== null || child.signalCode !== null) return r();
               child.once('exit', () => r());
               child.kill('SIGTERM');
             }),
@@ -84,6 +87,41 @@ function startHub(data: string): Promise<{ port: number; stop: () => Promise<voi
     });
     child.once('exit', (code) => reject(new Error(`hub exited (${code}): ${out}`)));
   });
+}
+
+function hasMosquitto(): boolean {
+  if (process.argv.includes('--no-mosquitto')) return false;
+  try {
+    execFileSync('mosquitto', ['-h'], { stdio: 'ignore' });
+  } catch (err) {
+    // `mosquitto -h` exits 3 after printing its help: found.
+    return (err as { status?: number }).status === 3;
+  }
+  return true;
+}
+
+async function startMosquitto(dir: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const pwFile = join(dir, 'passwd');
+  const lines: string[] = [];
+  for (let i = 0; i < DEVICES; i++) lines.push(`${id(i)}:${PASSWORD}`);
+  await writeFile(pwFile, `${lines.join('\n')}\n`);
+  execFileSync('mosquitto_passwd', ['-U', pwFile]);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const conf = join(dir, 'mosquitto.conf');
+  await writeFile(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${pwFile}`, 'set_tcp_nodelay true', 'persistence false', 'log_type error', ''].join('\n'));
+  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const up = await new Promise<boolean>((r) => {
+      const s = tcpConnect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (up) break;
+  }
+  return { port, stop: () => new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); }) };
 }
 
 /** One CONNECT → CONNACK on a fresh socket; resolves with the return code. */
@@ -143,6 +181,20 @@ try {
     const warmPassword = await phase(hub.port, CONNECTS, (i) => [dev(i), undefined, PASSWORD], 0);
     const token = await phase(hub.port, tokens.length, (i) => [id(i), undefined, tokens[i]!], 0);
     const refused = await phase(hub.port, Math.min(CONNECTS, 500), (i) => [dev(i), undefined, 'wrong-password'], 4);
+    let mosquitto: Record<string, number> | undefined;
+    if (hasMosquitto()) {
+      await hub.stop();
+      const m = await startMosquitto(data);
+      try {
+        mosquitto = {
+          coldPasswordConnectsPerSec: await phase(m.port, CONNECTS, (i) => [dev(i), undefined, PASSWORD], 0),
+          warmPasswordConnectsPerSec: await phase(m.port, CONNECTS, (i) => [dev(i), undefined, PASSWORD], 0),
+          refusedPasswordConnectsPerSec: await phase(m.port, Math.min(CONNECTS, 500), (i) => [dev(i), undefined, 'wrong-password'], 5),
+        };
+      } finally {
+        await m.stop();
+      }
+    }
     console.log(
       JSON.stringify({
         bench: 'auth',
@@ -155,10 +207,11 @@ try {
         warmPasswordConnectsPerSec: warmPassword,
         tokenConnectsPerSec: token,
         refusedPasswordConnectsPerSec: refused,
+        ...(mosquitto === undefined ? {} : { mosquitto }),
       }),
     );
   } finally {
-    await hub.stop();
+    await hub.stop().catch(() => undefined);
   }
 } finally {
   await rm(data, { recursive: true, force: true });
