@@ -251,3 +251,40 @@ describe('HTTP API: rate limit per key', () => {
     assert.equal((await fetch(`${t.httpUrl}/healthz`)).status, 200);
   });
 });
+
+describe('HTTP API: operator JWT bearer tokens (api.jwt)', () => {
+  let t: TestHub;
+  let dir: string;
+  const secret = Buffer.alloc(32, 7);
+  before(async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    dir = await mkdtemp(join(tmpdir(), 'twinhub-jwt-'));
+    const keyFile = join(dir, 'api-jwt.key');
+    await writeFile(keyFile, secret.toString('base64'));
+    t = await startTestHub({ config: { api: { jwt: { keyFile, alg: 'HS256', issuer: 'sso.example', audience: null } } } });
+  });
+  after(async () => {
+    await t.stop();
+    const { rm } = await import('node:fs/promises');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a JWT with a role claim authenticates with that role; wrong issuer, expired, role missing or forged → refused', async () => {
+    const { createSecretKey } = await import('node:crypto');
+    const { signJwt } = await import('../../src/core/registry/credentials/index.js');
+    const key = createSecretKey(secret);
+    const now = Math.floor(Date.now() / 1000);
+    const tok = (claims: Record<string, unknown>) => signJwt({ iss: 'sso.example', sub: 'alice', exp: now + 60, ...claims }, 'HS256', key);
+    assert.equal((await api(t, 'GET', '/api/v1/devices', undefined, { key: tok({ role: 'read-only' }) })).status, 200);
+    assertProblem(await api(t, 'POST', '/api/v1/devices', { id: 'jwt-dev' }, { key: tok({ role: 'read-only' }) }), 403, 'TH_FORBIDDEN');
+    assert.equal((await api(t, 'POST', '/api/v1/devices', { id: 'jwt-dev' }, { key: tok({ role: 'operator' }) })).status, 201);
+    assertProblem(await api(t, 'GET', '/api/v1/devices', undefined, { key: tok({ role: 'admin', iss: 'evil' }) }), 401, 'TH_UNAUTHENTICATED');
+    assertProblem(await api(t, 'GET', '/api/v1/devices', undefined, { key: tok({ role: 'admin', exp: now - 120 }) }), 401, 'TH_UNAUTHENTICATED');
+    assertProblem(await api(t, 'GET', '/api/v1/devices', undefined, { key: tok({}) }), 403, 'TH_FORBIDDEN');
+    assertProblem(await api(t, 'GET', '/api/v1/devices', undefined, { key: tok({ role: 'root' }) }), 403, 'TH_FORBIDDEN');
+    const forged = signJwt({ iss: 'sso.example', role: 'admin', exp: now + 60 }, 'HS256', createSecretKey(Buffer.alloc(32, 8)));
+    assertProblem(await api(t, 'GET', '/api/v1/devices', undefined, { key: forged }), 401, 'TH_UNAUTHENTICATED');
+  });
+});
