@@ -1,5 +1,5 @@
 // Telemetry ingest end to end (issue 5 / DESIGN.md target: ≥ 128,000 values/s, durable): the hub
-// in this process with the telemetry service on an LMDB series store (WAL written before each
+// in this process with its own telemetry service on its LMDB series store (WAL written before each
 // PUBACK), and a load generator in a worker thread: BENCH_DEVICES devices spread over
 // BENCH_CONNS MQTT connections, each publishing QoS 1 JSON messages of 10 values on
 // devices/{id}/telemetry, BENCH_WINDOW messages in flight per connection. Only acknowledged
@@ -76,24 +76,15 @@ async function main(): Promise<void> {
   const { buildConfig } = await import('../src/config/load.js');
   const { startHub } = await import('../src/main/hub.js');
   const { silentLogger } = await import('../src/obs/log.js');
-  const { openLmdbSeriesStore } = await import('../src/adapters/lmdb/series-store.js');
-  const { TelemetryService } = await import('../src/core/telemetry/service.js');
-  const { createIngestor, DEFAULT_TELEMETRY_MAPPINGS } = await import('../src/core/telemetry/ingest/index.js');
   const dir = await mkdtemp(join(tmpdir(), 'twinhub-bench-telemetry-'));
   const log = silentLogger();
   const config = buildConfig({
     objects: [{ value: { data: dir, mqtt: '127.0.0.1:0', http: null, ws: null, persistence: { enabled: true, fsync: FSYNC }, log: { level: 'silent' } }, label: 'bench' }],
   }).config;
+  // The hub's own telemetry service and LMDB series store (<data>/telemetry), as `twinhub start`
+  // runs them with the default mappings.
   const hub = await startHub(config, { log, out: () => {} });
-  const store = await openLmdbSeriesStore(dir, { fsync: FSYNC });
-  const service = new TelemetryService({
-    broker: hub.broker,
-    store,
-    ingestor: createIngestor(DEFAULT_TELEMETRY_MAPPINGS),
-    log,
-    options: { lateWindowMs: 3_600_000, chunkMaxPoints: 120, retentionMs: 0 },
-  });
-  await service.start();
+  const service = hub.telemetry!;
   const a = hub.addresses.mqtt!;
   const url = `mqtt://${a.host}:${a.port}`;
   // A worker cannot start from a .ts file on Node 20: register tsx in it first, then load this file.
@@ -109,8 +100,6 @@ async function main(): Promise<void> {
   await worker.terminate();
   const counters = service.counters();
   const stats = await service.stats();
-  await service.stop();
-  await store.close();
   await hub.stop();
   await rm(dir, { recursive: true, force: true });
   console.log(
