@@ -225,6 +225,7 @@ async function load(url: string): Promise<LoadResult> {
   };
 
   const cpu0 = process.cpuUsage();
+  process.send!('measuring');
   const start = monoNowMs();
   const end = start + SECONDS * 1000;
   let measuring = true;
@@ -255,6 +256,7 @@ async function load(url: string): Promise<LoadResult> {
   measuring = false;
   const seconds = (monoNowMs() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  process.send!('measured');
   await new Promise((r) => setTimeout(r, 300));
   for (const client of clients) await client.conn.close();
   if (failure !== null) throw failure;
@@ -300,13 +302,20 @@ async function main(): Promise<void> {
   const hub = await startHub(config, { log, out: () => {} });
   const mqtt = hub.addresses.mqtt!;
   const cpu0 = process.cpuUsage();
+  let measureCpu0 = cpu0;
+  let measureCpu = { user: 0, system: 0 };
   try {
     const child = fork(fileURLToPath(import.meta.url), ['--load', `mqtt://${mqtt.host}:${mqtt.port}`], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
     const r = await new Promise<LoadResult>((res, rej) => {
-      child.once('message', (m) => res(m as LoadResult));
+      child.on('message', (m) => {
+        // The hub's CPU time while the updates are measured (setup excluded).
+        if (m === 'measuring') measureCpu0 = process.cpuUsage();
+        else if (m === 'measured') measureCpu = process.cpuUsage(measureCpu0);
+        else res(m as LoadResult);
+      });
       child.once('exit', (code) => rej(new Error(`load generator exited with ${code}`)));
     });
     const cpu = process.cpuUsage(cpu0);
@@ -327,6 +336,7 @@ async function main(): Promise<void> {
         deltaLatencyMs: { p50: round(r.p50), p90: round(r.p90), p99: round(r.p99), max: round(r.max) },
         setupSeconds: round(r.setupSeconds),
         hubCpuSeconds: round((cpu.user + cpu.system) / 1e6),
+        hubCpuUsPerUpdate: round((measureCpu.user + measureCpu.system) / Math.max(1, r.updates), 1),
         loadCpuSecondsMeasuring: round(r.cpuSeconds),
         storeFailures: hub.twins.storeFailures,
         hubRssMB: round(process.memoryUsage().rss / 2 ** 20, 1),
