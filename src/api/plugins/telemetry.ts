@@ -3,6 +3,8 @@
 //                                 range, optional step and aggregation; JSON or CSV, streamed
 //   GET /api/v1/telemetry/latest  the newest value of each metric per device
 //   GET /api/v1/telemetry/stats   series, points, encoded bytes, bytes per point, bytes on disk
+//   PUT /api/v1/telemetry/schemas/:deviceType/:version   register a payload schema version
+//   GET /api/v1/telemetry/schemas[/:deviceType]          registered schemas (when `schemas` is given)
 //
 // The JSON body of a query is {"series": [{"device", "metric", "points": [[ts_ms, value], …]}]},
 // written a page of points at a time so a large answer is never held whole. JSON has no NaN or
@@ -13,6 +15,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TelemetryService } from '../../core/telemetry/service.js';
 import { invalidQuery, type Aggregation, type QuerySpec, type SeriesResult } from '../../core/telemetry/query.js';
 import type { ApiAuth } from '../context.js';
+import { Errors } from '../../common/errors.js';
+import type { SchemaStore } from '../../core/telemetry/schema-store.js';
+import { problem, sendProblem } from '../problem.js';
 
 export interface DeviceFilter {
   type?: string;
@@ -25,6 +30,8 @@ export interface TelemetryPluginOptions {
   telemetry: TelemetryService;
   /** Device ids matching a registry filter; without it, type/group/tag filters are refused. */
   devicesBy?: (filter: DeviceFilter) => Promise<string[]>;
+  /** Payload schemas per device type; without it, the /schemas routes are not registered. */
+  schemas?: SchemaStore;
 }
 
 const AGGS: readonly Aggregation[] = ['avg', 'min', 'max', 'sum', 'count', 'last', 'first', 'p50', 'p90', 'p99'];
@@ -229,4 +236,72 @@ export const telemetryPlugin: FastifyPluginAsync<TelemetryPluginOptions> = async
     },
     async () => t.stats(),
   );
+
+  if (opts.schemas !== undefined) registerSchemaRoutes(app, opts.auth, opts.schemas);
 };
+
+const schemaParams = {
+  type: 'object',
+  properties: { deviceType: { type: 'string', minLength: 1, maxLength: 128 }, version: { type: 'string', maxLength: 64 } },
+} as const;
+
+/**
+ * Schemas over the API. A registration answers 201, or a problem document with the list of what
+ * is wrong in the extension member `breaking` (RFC 9457 §3.2): 409 TH_SCHEMA_INCOMPATIBLE when
+ * the schema breaks compatibility with the current version of the same major, 409
+ * TH_VERSION_CONFLICT when the version is not greater than the current one, 400 TH_BAD_REQUEST for
+ * a malformed version or a schema that does not compile.
+ */
+function registerSchemaRoutes(app: Parameters<FastifyPluginAsync>[0], auth: ApiAuth, store: SchemaStore): void {
+  const reg = store.registry;
+  app.put<{ Params: { deviceType: string; version: string }; Body: unknown }>(
+    '/api/v1/telemetry/schemas/:deviceType/:version',
+    {
+      preHandler: auth.require('operator'),
+      schema: {
+        tags: ['telemetry'],
+        summary: 'Register a payload schema (JSON Schema draft-07) as a semantic version of a device type; refused with the list of breaking changes when incompatible within a major version',
+        params: schemaParams,
+        body: { type: 'object', description: 'a JSON Schema' },
+      },
+    },
+    async (request, reply) => {
+      const { deviceType, version } = request.params;
+      const r = await store.register(deviceType, version, request.body as object);
+      if (r.ok) {
+        reply.header('location', `/api/v1/telemetry/schemas/${encodeURIComponent(deviceType)}`);
+        return reply.code(201).send({ deviceType, version, schema: reg.current(deviceType)!.schema });
+      }
+      const detail = `${deviceType}@${version} refused: ${r.breaking.join('; ')}`;
+      const p =
+        r.reason === 'incompatible'
+          ? problem(409, Errors.SCHEMA_INCOMPATIBLE.code, detail, request.url)
+          : r.reason === 'version' && reg.current(deviceType) !== undefined && /not greater/.test(r.breaking[0] ?? '')
+            ? problem(409, Errors.VERSION_CONFLICT.code, detail, request.url)
+            : problem(400, Errors.BAD_REQUEST.code, detail, request.url);
+      return sendProblem(reply, { ...p, breaking: r.breaking } as typeof p);
+    },
+  );
+
+  app.get(
+    '/api/v1/telemetry/schemas',
+    { preHandler: auth.require('read-only'), schema: { tags: ['telemetry'], summary: 'Device types with a payload schema: current version and every version' } },
+    async () => ({
+      items: reg
+        .deviceTypes()
+        .sort()
+        .map((deviceType) => ({ deviceType, current: reg.current(deviceType)!.version, versions: reg.versions(deviceType).map((v) => v.version) })),
+    }),
+  );
+
+  app.get<{ Params: { deviceType: string } }>(
+    '/api/v1/telemetry/schemas/:deviceType',
+    { preHandler: auth.require('read-only'), schema: { tags: ['telemetry'], summary: 'Every schema version of a device type, oldest first', params: schemaParams } },
+    async (request, reply) => {
+      const { deviceType } = request.params;
+      const versions = reg.versions(deviceType);
+      if (versions.length === 0) return sendProblem(reply, problem(404, Errors.NOT_FOUND.code, `device type ${deviceType} has no payload schema`, request.url));
+      return { deviceType, current: versions[versions.length - 1]!.version, versions: versions.map((v) => ({ version: v.version, schema: v.schema })) };
+    },
+  );
+}
