@@ -1,5 +1,5 @@
 // The `twinhub` command line: `start`, `config print|check`, `bench` (registered by
-// cli/bench/index.ts when present), and the HTTP API clients `device …` and `admin …`.
+// cli/bench/index.ts when present), and the HTTP API clients `device …`, `admin …` and `telemetry …`.
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommand } from './config-command.js';
 import { ExitCode } from './exit.js';
@@ -24,6 +24,10 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
     registerDeviceCommand(program);
     const { registerAdminCommand } = await import('./admin-command.js');
     registerAdminCommand(program);
+    const { registerBackupCommand } = await import('./backup-command.js');
+    registerBackupCommand(program);
+    const { registerTelemetryCommand } = await import('./telemetry-command.js');
+    registerTelemetryCommand(program);
   }
   return program;
 }
