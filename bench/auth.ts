@@ -12,7 +12,7 @@
 //
 //   node --import tsx bench/auth.ts [--devices 100000] [--connects 2000] [--concurrency 32] [--no-mosquitto]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,9 @@ async function startMosquitto(dir: string): Promise<{ port: number; stop: () => 
   for (let i = 0; i < DEVICES; i++) lines.push(`${id(i)}:${PASSWORD}`);
   await writeFile(pwFile, `${lines.join('\n')}\n`);
   execFileSync('mosquitto_passwd', ['-U', pwFile]);
+  // Started as root, Mosquitto drops to its own user, which must be able to read the file.
+  await chmod(dir, 0o755);
+  await chmod(pwFile, 0o644);
   const port = 20000 + Math.floor(Math.random() * 20000);
   const conf = join(dir, 'mosquitto.conf');
   await writeFile(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${pwFile}`, 'set_tcp_nodelay true', 'persistence false', 'log_type error', ''].join('\n'));
