@@ -78,6 +78,11 @@ export class TelemetryService {
     this.deadLetterTopic = deps.options.deadLetterTopic ?? DEFAULT_DEAD_LETTER_TOPIC;
   }
 
+  /** New mappings (config reload): messages from now on are read with `ingestor`. */
+  setIngestor(ingestor: Ingestor): void {
+    this.deps.ingestor = ingestor;
+  }
+
   /** Open the store (replaying its WAL) and start listening to published messages. */
   async start(): Promise<void> {
     if (this.engine !== undefined) return;
