@@ -33,8 +33,9 @@ export interface ApiAuthCounters {
 export function createApiAuth(deps: ApiAuthDeps): ApiAuth & { counters: ApiAuthCounters } {
   const now = deps.now ?? Date.now;
   const buckets = new Map<string, TokenBucket>();
+  let bucketsRate = deps.config.api.rateLimit;
+  let bucketsBurst = deps.config.api.rateBurst;
   const counters: ApiAuthCounters = { unauthenticated: 0, forbidden: 0, rateLimited: 0 };
-  const { rateLimit, rateBurst, jwt } = deps.config.api;
 
   async function identify(request: FastifyRequest): Promise<ApiPrincipal> {
     const header = request.headers.authorization;
@@ -42,6 +43,7 @@ export function createApiAuth(deps: ApiAuthDeps): ApiAuth & { counters: ApiAuthC
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (m === null) throw new TwinhubError(Errors.UNAUTHENTICATED, 'the Authorization header must be `Bearer <api key or token>`');
     const text = m[1]!;
+    const jwt = deps.config.api.jwt;
     if (deps.jwtKey !== undefined && text.split('.').length === 3 && !text.startsWith('thk_')) {
       const opts: Parameters<typeof verifyJwt>[2] = { now: now(), clockSkewSeconds: 30 };
       if (jwt.audience !== null) opts.audience = jwt.audience;
@@ -60,8 +62,15 @@ export function createApiAuth(deps: ApiAuthDeps): ApiAuth & { counters: ApiAuthC
     return { kind: 'api-key', id: key.id, role: key.role };
   }
 
+  // Read per request: a config reload changes the rate of keys seen from then on.
   function admitRate(principal: ApiPrincipal, reply: FastifyReply): void {
+    const { rateLimit, rateBurst } = deps.config.api;
     if (rateLimit === 0) return;
+    if (bucketsRate !== rateLimit || bucketsBurst !== rateBurst) {
+      buckets.clear();
+      bucketsRate = rateLimit;
+      bucketsBurst = rateBurst;
+    }
     const t = now();
     let b = buckets.get(principal.id);
     if (b === undefined) {

@@ -1,11 +1,64 @@
 // `twinhub start`: load and validate the config, start the hub, stop it on SIGINT/SIGTERM.
+import { watch as watchFs } from 'node:fs';
+import { basename, dirname, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
+import type { Logger } from 'pino';
 import type { RunningHub } from '../main/hub.js';
 import { ENV_ADMIN_KEY } from '../config/schema.js';
 import { createLogger } from '../obs/log.js';
 import { addConfigOptions, loadConfigFromCli } from './config-options.js';
 import { exitCodeOf, reportError } from './exit.js';
 import { handleStopSignals } from './signals.js';
+
+/**
+ * Live configuration: SIGHUP, or a change of the config file, loads the config again from the
+ * same sources (file, TWINHUB_* variables, flags). A valid one is applied (keys that need a
+ * restart are named); an invalid one is refused with the bad key named and the running config
+ * stays.
+ */
+function watchConfig(hub: RunningHub, opts: Record<string, unknown>, log: Logger): void {
+  let running = false;
+  let again = false;
+  const reload = async (why: string): Promise<void> => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      const next = await loadConfigFromCli(opts);
+      const diff = hub.reload(next.config);
+      const parts = [`applied ${diff.live.length === 0 ? 'no changes' : diff.live.join(', ')}`];
+      if (diff.restart.length > 0) parts.push(`restart needed for ${diff.restart.join(', ')}`);
+      process.stderr.write(`twinhub: configuration reloaded (${why}): ${parts.join('; ')}\n`);
+    } catch (err) {
+      log.error({ err }, 'configuration reload refused; the running configuration stays');
+      reportError(err);
+      process.stderr.write('twinhub: reload refused; the running configuration stays\n');
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        void reload(why);
+      }
+    }
+  };
+  process.on('SIGHUP', () => void reload('SIGHUP'));
+  const file = typeof opts.config === 'string' ? opts.config : process.env.TWINHUB_CONFIG;
+  if (file === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // Editors replace files (rename) as often as they write them: watch the folder, filter the name.
+    const watcher = watchFs(dirname(resolvePath(file)), (_event, name) => {
+      if (name !== null && name !== basename(file)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void reload('config file changed'), 300);
+    });
+    watcher.unref();
+  } catch (err) {
+    log.warn({ err, file }, 'cannot watch the config file; reload with SIGHUP');
+  }
+}
 
 export function registerStartCommand(program: Command): void {
   const cmd = program
@@ -30,7 +83,9 @@ export function registerStartCommand(program: Command): void {
       // Loaded here so that `config` and `bench` do not load the broker and its store adapters.
       const { startHub } = await import('../main/hub.js');
       const adminKey = process.env[ENV_ADMIN_KEY];
-      resolveHub(await startHub(loaded.config, adminKey === undefined ? { log } : { log, adminKey }));
+      const hub = await startHub(loaded.config, adminKey === undefined ? { log } : { log, adminKey });
+      resolveHub(hub);
+      watchConfig(hub, opts, log);
     } catch (err) {
       log.fatal({ err }, 'start failed');
       reportError(err);

@@ -20,6 +20,8 @@ import { TwinService } from '../core/twin/service.js';
 import type { TwinStore } from '../ports/twin-store.js';
 import { MemorySeriesStore } from '../adapters/memory/series-store.js';
 import { telemetryPlugin } from '../api/plugins/telemetry.js';
+import { promPlugin } from '../api/plugins/prom.js';
+import { jsonFilePersistence, memoryPersistence, schemaFile, SchemaStore } from '../core/telemetry/schema-store.js';
 import { createIngestor } from '../core/telemetry/ingest/index.js';
 import { TelemetryService } from '../core/telemetry/service.js';
 import type { SeriesStore } from '../ports/series-store.js';
@@ -41,6 +43,7 @@ import type { BrokerStore } from '../ports/broker-store.js';
 import type { Listener } from '../transport/listener.js';
 import { startListeners } from '../transport/start-listeners.js';
 import { readTlsMaterial } from '../transport/tls.js';
+import { applyLiveKeys, diffConfig, type ConfigDiff } from './reload.js';
 import { listeningLine, READY_LINE } from './startup-lines.js';
 
 export interface HubAddresses {
@@ -59,6 +62,12 @@ export interface RunningHub {
   readonly twins: TwinService;
   /** Undefined when telemetry.enabled is false. */
   readonly telemetry: TelemetryService | undefined;
+  /**
+   * Apply a new validated config: keys that can change live do (limits, ACLs, priorities, log
+   * level, registry limits, API rate, telemetry mappings); the others are returned in `restart`.
+   * Throws (changing nothing) when the new config cannot be applied (an invalid telemetry mapping).
+   */
+  reload(next: TwinhubConfig): ConfigDiff;
   /** Idempotent: later calls return the first call's promise. */
   stop(): Promise<void>;
 }
@@ -157,6 +166,14 @@ async function runAll(steps: ReadonlyArray<readonly [string, () => Promise<void>
 
 export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}): Promise<RunningHub> {
   const log = opts.log ?? createLogger({ level: config.log.level });
+  // Component loggers are kept so a reloaded log.level reaches them (a pino child keeps the level
+  // it was created with).
+  const componentLogs: Logger[] = [];
+  const childLog = (component: string): Logger => {
+    const l = log.child({ component });
+    componentLogs.push(l);
+    return l;
+  };
   const out = opts.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   let state: HubState = 'starting';
 
@@ -189,21 +206,22 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   let twins: TwinService | undefined;
   let seriesStore: SeriesStore | undefined;
   let telemetry: TelemetryService | undefined;
+  let schemaStore: SchemaStore | undefined;
   try {
-    registry = await Registry.open({ store: registryStore, config, log: log.child({ component: 'registry' }), ...(jwtKeys.fleet === undefined ? {} : { fleetKey: jwtKeys.fleet }) });
+    registry = await Registry.open({ store: registryStore, config, log: childLog('registry'), ...(jwtKeys.fleet === undefined ? {} : { fleetKey: jwtKeys.fleet }) });
     const adminKey = await registry.bootstrapAdminKey(opts.adminKey);
     broker = new Broker({
       config,
       store,
       hooks: new Hooks(createStaticAuthHooks(config)),
-      log: log.child({ component: 'broker' }),
+      log: childLog('broker'),
       channel: acceptMqtt,
       version: VERSION,
     });
     registry.attach(broker);
     const { historySize, ...shadowLimits } = config.twins;
     twinStore = await openTwinStore(config, historySize);
-    twins = new TwinService({ broker, store: twinStore, limits: { ...AWS_SHADOW_LIMITS, ...shadowLimits }, log: log.child({ component: 'twins' }) });
+    twins = new TwinService({ broker, store: twinStore, limits: { ...AWS_SHADOW_LIMITS, ...shadowLimits }, log: childLog('twins') });
     twins.start();
     const twinService = twins;
     registry.onDeviceDeleted(async (id, keepData) => {
@@ -211,13 +229,15 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     });
     if (config.telemetry.enabled) {
       seriesStore = await openSeriesStore(config);
+      // Payload schemas per device type live in <data>/telemetry/schemas.json.
+      schemaStore = await SchemaStore.open(config.persistence.enabled ? jsonFilePersistence(schemaFile(resolve(config.data))) : memoryPersistence());
       const t = config.telemetry;
       const reg = registry;
       telemetry = new TelemetryService({
         broker,
         store: seriesStore,
-        ingestor: createIngestor(t.mappings),
-        log: log.child({ component: 'telemetry' }),
+        ingestor: createIngestor(t.mappings, { schemas: schemaStore.registry }),
+        log: childLog('telemetry'),
         options: {
           lateWindowMs: t.lateWindow * 1000,
           chunkMaxPoints: t.chunkMaxPoints,
@@ -236,7 +256,7 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     }
     await broker.start();
     brokerStarted = true;
-    listeners = await startListeners(config, broker, log.child({ component: 'transport' }));
+    listeners = await startListeners(config, broker, childLog('transport'));
     const reg = registry;
     const b = broker;
     const auth = createApiAuth({ registry: reg, config, ...(jwtKeys.api === undefined ? {} : { jwtKey: jwtKeys.api }) });
@@ -246,10 +266,11 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
       await app.register(messagesPlugin, { auth, registry: reg, broker: b });
       await app.register(twinsPlugin, { auth, twins: twinService, deviceExists: async (id) => (await reg.store.getDevice(id)) !== undefined });
       if (telemetry !== undefined) {
-        await app.register(telemetryPlugin, { auth, telemetry, devicesBy: (f) => reg.deviceIds(f.tag === undefined ? f : { ...f, tags: f.tag }) });
+        await app.register(telemetryPlugin, { auth, telemetry, devicesBy: (f) => reg.deviceIds(f.tag === undefined ? f : { ...f, tags: f.tag }), ...(schemaStore === undefined ? {} : { schemas: schemaStore }) });
+        await app.register(promPlugin, { auth, telemetry, deviceLabels: (id) => reg.store.getDevice(id) });
       }
     };
-    if (config.http) http = await startHttpServer(config.http, { log: log.child({ component: 'http' }), readiness, resources });
+    if (config.http) http = await startHttpServer(config.http, { log: childLog('http'), readiness, resources });
     if (adminKey !== undefined) {
       out(`twinhub: created the admin API key (shown once, stored hashed): ${adminKey}`);
       out('twinhub: use it as "Authorization: Bearer <key>" or TWINHUB_KEY for the CLI; set TWINHUB_ADMIN_KEY to choose one');
@@ -277,6 +298,7 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   const runningTwinStore = twinStore!;
   const runningTelemetry = telemetry;
   const runningSeriesStore = seriesStore;
+  const runningSchemas = schemaStore;
 
   const addresses: HubAddresses = {};
   for (const l of listeners) {
@@ -323,5 +345,22 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     return stopping;
   };
 
-  return { config, addresses, broker: running, registry: runningRegistry, twins: runningTwins, telemetry: runningTelemetry, stop };
+  const reload = (next: TwinhubConfig): ConfigDiff => {
+    const diff = diffConfig(config, next);
+    // Everything that can fail is built before anything changes.
+    const ingestor = diff.live.includes('telemetry.mappings') ? createIngestor(next.telemetry.mappings, runningSchemas === undefined ? {} : { schemas: runningSchemas.registry }) : undefined;
+    applyLiveKeys(config, next, diff);
+    if (diff.live.some((k) => k === 'acl' || k.startsWith('registry.'))) runningRegistry.configChanged();
+    if (diff.live.includes('priorities')) running.setPriorities(config.priorities);
+    if (ingestor !== undefined) runningTelemetry?.setIngestor(ingestor);
+    if (diff.live.includes('log.level')) {
+      log.level = config.log.level;
+      for (const l of componentLogs) l.level = config.log.level;
+    }
+    log.info({ applied: diff.live, restartNeeded: diff.restart }, 'configuration reloaded');
+    if (diff.restart.length > 0) log.warn({ keys: diff.restart }, 'these changed keys take effect only after a restart');
+    return diff;
+  };
+
+  return { config, addresses, broker: running, registry: runningRegistry, twins: runningTwins, telemetry: runningTelemetry, reload, stop };
 }

@@ -34,6 +34,8 @@ test('a backup of a running hub starts as a hub with everything acknowledged bef
   const target = join(backups, 'copy');
   try {
     assert.equal((await api(t, 'POST', '/api/v1/devices', { id: 'b-1', type: 'meter' })).status, 201);
+    const schema = await api(t, 'PUT', '/api/v1/telemetry/schemas/meter/1.0.0', { type: 'object', properties: { temp: { type: 'number' } } });
+    assert.equal(schema.status, 201, schema.text);
     const c = await connect(t, { clientId: 'b-1', protocolVersion: 5 });
     await c.client.publishAsync('status/b-1', 'online', { qos: 1, retain: true });
     await c.client.publishAsync('$aws/things/b-1/shadow/update', JSON.stringify({ state: { reported: { fw: '2.0' } } }), { qos: 1 });
@@ -70,6 +72,8 @@ test('a backup of a running hub starts as a hub with everything acknowledged bef
       const h = { httpUrl: `http://127.0.0.1:${restored.addresses.http!.port}` };
       const q = await api(h, 'GET', '/api/v1/telemetry/query?device=b-1&metric=temp&from=1699999999000&to=1700000001000', undefined, { key: 'restore-admin-key-00001' });
       assert.deepEqual(q.body.series, [{ device: 'b-1', metric: 'temp', points: [[1_700_000_000_000, 7]] }]);
+      const s = await api(h, 'GET', '/api/v1/telemetry/schemas/meter', undefined, { key: 'restore-admin-key-00001' });
+      assert.equal(s.status, 200, 'telemetry schemas (a file beside the telemetry environment) are in the copy');
     } finally {
       await restored.stop();
     }

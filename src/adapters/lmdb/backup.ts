@@ -6,7 +6,7 @@
 // coordinates them), so the copy needs no pause of the hub. Environments are copied one after the
 // other: a message acknowledged between two copies may be in one and not the other, as after a
 // crash at that moment, which the hub recovers from the same way.
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { open } from 'lmdb';
 import { Errors, TwinhubError } from '../../common/errors.js';
@@ -62,6 +62,11 @@ export async function backupDataFolder(dataDir: string, targetDir: string, opts:
       throw new TwinhubError(Errors.STORE_WRITE_FAILED, `backup of ${from} into ${to} failed: ${(err as Error).message}`, { from, to }, { cause: err });
     } finally {
       await env.close();
+    }
+    // Files a part keeps beside its environment (telemetry schemas.json) are replaced whole by
+    // rename when written, so a plain copy is a consistent version of each.
+    for (const f of await readdir(from, { withFileTypes: true })) {
+      if (f.isFile() && f.name !== 'data.mdb' && f.name !== 'lock.mdb' && !f.name.includes('.tmp')) await copyFile(join(from, f.name), join(to, f.name));
     }
     environments.push({ name, bytes: (await stat(join(to, 'data.mdb'))).size });
   }

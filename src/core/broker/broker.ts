@@ -7,7 +7,7 @@ import type { TwinhubConfig } from '../../config/types.js';
 import type { BrokerStore, StoredSubscription, StoredWill } from '../../ports/broker-store.js';
 import type { AcceptedConnection } from '../../transport/types.js';
 import type { ClientInfo, DisconnectReason, DropCause, Hooks } from '../hooks.js';
-import type { Message } from '../message.js';
+import type { Message, OriginProtocol } from '../message.js';
 import { RetainedIndex } from '../router/retained-index.js';
 import { validateTopicFilter, validateTopicName } from '../router/topic.js';
 import type { Session } from '../session/session.js';
@@ -112,6 +112,17 @@ export class Broker {
   bytesIn = 0;
   bytesOut = 0;
   connected = 0;
+  /** Messages routed, by the protocol they came from and their QoS (src/obs/metrics.ts). */
+  readonly publishedByOrigin: Record<OriginProtocol, [number, number, number]> = {
+    mqtt: [0, 0, 0],
+    coap: [0, 0, 0],
+    lwm2m: [0, 0, 0],
+    http: [0, 0, 0],
+    rule: [0, 0, 0],
+    sys: [0, 0, 0],
+  };
+  /** Copies the router handed to sessions (sent, queued or kept for an offline session), by granted QoS. */
+  readonly deliveredByQos: [number, number, number] = [0, 0, 0];
   /** How often each configured limit was hit (docs/PROTOCOLS.md "Bounds and what is dropped"). */
   readonly limitsHit: Record<LimitName, number> = {
     maxConnections: 0,
@@ -231,6 +242,11 @@ export class Broker {
     this.channels.delete(ch);
   }
 
+  /** New priority classes (config reload): applies to messages routed from now on. */
+  setPriorities(classes: TwinhubConfig['priorities']): void {
+    this.routes.setPriorities(new PriorityClassifier(classes));
+  }
+
   /** Connected clients matching `pred`. */
   clientsWhere(pred: (client: ClientInfo) => boolean): Channel[] {
     const out: Channel[] = [];
@@ -265,6 +281,7 @@ export class Broker {
         return;
       }
       const qos = (msg.qos < sub.qos ? msg.qos : sub.qos) as QoS;
+      this.deliveredByQos[qos]++;
       this.dispatcher.deliver(session, msg, qos, true, ids);
     });
   }
@@ -286,6 +303,7 @@ export class Broker {
   publish(msg: Message): number {
     const entry = this.routes.lookup(msg.topic);
     msg.priority = entry.priority;
+    this.publishedByOrigin[msg.origin.protocol][msg.qos]++;
     if (msg.retain) this.storeRetained(msg);
     const listeners = this.hooks.listenersOf('message.publish');
     for (let i = 0; i < listeners.length; i++) listeners[i]!(msg);
@@ -301,6 +319,7 @@ export class Broker {
       // No Local is not allowed on shared subscriptions [MQTT-3.8.3-4], so no check here.
       const qos = (msg.qos < e.sub.qos ? msg.qos : e.sub.qos) as QoS;
       const ids = e.sub.subscriptionId === undefined ? undefined : [e.sub.subscriptionId];
+      this.deliveredByQos[qos]++;
       this.dispatcher.deliver(e.session, msg, qos, e.sub.retainAsPublished ? msg.retain : false, ids);
       n++;
     }
@@ -334,6 +353,7 @@ export class Broker {
       if (sub.noLocal && local) return false; // [MQTT-3.8.3-3]
       const qos = (msg.qos < sub.qos ? msg.qos : sub.qos) as QoS;
       const ids = sub.subscriptionId === undefined ? undefined : [sub.subscriptionId];
+      this.deliveredByQos[qos]++;
       this.dispatcher.deliver(session, msg, qos, sub.retainAsPublished ? msg.retain : false, ids);
       return true;
     }
@@ -348,7 +368,9 @@ export class Broker {
       if (s.subscriptionId !== undefined) (ids ??= []).push(s.subscriptionId);
     }
     if (qos < 0) return false;
-    this.dispatcher.deliver(session, msg, (msg.qos < qos ? msg.qos : qos) as QoS, retain, ids);
+    const granted = (msg.qos < qos ? msg.qos : qos) as QoS;
+    this.deliveredByQos[granted]++;
+    this.dispatcher.deliver(session, msg, granted, retain, ids);
     return true;
   }
 

@@ -39,7 +39,13 @@ export class RouteTable {
   cacheHits = 0;
   cacheMisses = 0;
 
-  constructor(private readonly priorities: PriorityClassifier) {}
+  constructor(private priorities: PriorityClassifier) {}
+
+  /** New priority classes (config reload): cached routes carry the old classes, so they go. */
+  setPriorities(priorities: PriorityClassifier): void {
+    this.priorities = priorities;
+    this.invalidate();
+  }
 
   get subscriptionCount(): number {
     return this.trie.size + this.shared.size;

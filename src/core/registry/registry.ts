@@ -67,8 +67,8 @@ export class Registry {
   private readonly online = new Map<string, number>();
   private readonly onlineTypes = new Map<string, string | undefined>();
   private readonly deletedListeners: DeviceDeletedListener[] = [];
-  private readonly staticPublish: (c: ClientInfo, t: string) => boolean;
-  private readonly staticSubscribe: (c: ClientInfo, f: string) => boolean;
+  private staticPublish: (c: ClientInfo, t: string) => boolean;
+  private staticSubscribe: (c: ClientInfo, f: string) => boolean;
 
   private constructor(deps: RegistryDeps) {
     this.store = deps.store;
@@ -142,6 +142,17 @@ export class Registry {
       this.onlineTypes.delete(id);
       this.writePresence(id, { connected: false, lastSeen: this.now(), protocol: `${client.protocol}/${client.version === 5 ? '5.0' : '3.1.1'}`, clientId: client.clientId, remoteAddress: client.remoteAddress });
     });
+  }
+
+  /**
+   * The config object changed in place (live reload): static ACL rules are recompiled, and every
+   * live session recompiles its device ACL (own-topics defaults) at its next check. Rate limits
+   * apply to connections made from now on.
+   */
+  configChanged(): void {
+    this.staticPublish = aclChecker(this.config.acl, 'publish');
+    this.staticSubscribe = aclChecker(this.config.acl, 'subscribe');
+    this.aclEpoch++;
   }
 
   /** Called when a device is deleted (twins and telemetry remove theirs unless keepData). */
