@@ -11,7 +11,7 @@ import type { Broker } from '../broker/broker.js';
 import type { Message } from '../message.js';
 import type { Logger } from '../../obs/log.js';
 import type { SeriesStore } from '../../ports/series-store.js';
-import { SeriesEngine, type EngineOptions } from './engine.js';
+import { SeriesEngine, type AppendResult, type EngineOptions, type PointInput } from './engine.js';
 import type { DeadLetter, Ingestor } from './ingest/index.js';
 import { checkQuery, querySeries, selectSeries, type PointValue, type QuerySpec, type SeriesResult } from './query.js';
 
@@ -132,6 +132,17 @@ export class TelemetryService {
     const body: Record<string, unknown> = { device: d.device ?? null, topic: d.topic, reason: d.reason };
     if (d.field !== undefined) body.field = d.field;
     broker.publishInternal(this.deadLetterTopic, Buffer.from(JSON.stringify(body)), 0, false, { protocol: 'sys', clientId: '' });
+  }
+
+  /**
+   * Store points that did not come from a telemetry topic (the rule engine's telemetry action).
+   * The same checks as ingested points (kind, late window); durable at the end of the turn
+   * (`durable` of the result).
+   */
+  appendPoints(points: readonly PointInput[]): AppendResult {
+    const a = this.eng.append(points);
+    this.counts.points += a.accepted;
+    return a;
   }
 
   counters(): TelemetryCounters {
