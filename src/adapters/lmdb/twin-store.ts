@@ -19,6 +19,14 @@
 //
 // Revisions come from one counter for the environment (persisted with each batch), so a key that
 // was removed (deleteDevice) and written again never reuses a revision a writer may still hold.
+//
+// The hot path (docs/TWINS.md "Performance"): this process is the environment's only writer, so
+// the committed revision and history seq of recently written keys stay in a bounded LRU (`keys`)
+// and a write's check reads neither LMDB nor JSON. An entry is set only once its batch committed
+// (before that batch's writers resume), so it always shows what is committed. The record's JSON
+// is assembled from fragments: the sections of state and metadata a write left unchanged are
+// shared objects (merge-state.ts), so the key's entry keeps their JSON from the last write and
+// only changed sections are serialised again. The stored format is unchanged (plain JSON).
 import type { Database } from 'lmdb';
 import { Errors, TwinhubError } from '../../common/errors.js';
 import type { ShadowDocument, ShadowTombstone } from '../../core/twin/index.js';
@@ -40,6 +48,8 @@ export interface LmdbTwinStoreOptions {
   fsync: boolean;
   /** History entries kept per twin (default 100); 0 keeps none. */
   historySize?: number;
+  /** Keys whose revision, history seq and last JSON sections stay cached (LRU, default 100,000). */
+  cachedKeys?: number;
 }
 
 interface Record {
@@ -49,21 +59,53 @@ interface Record {
   t?: ShadowTombstone;
 }
 
+/** What the cache knows of a committed key. */
+interface KeyState {
+  /** Revision (0: the key holds nothing). */
+  r: number;
+  /** Last history seq. */
+  h: number;
+  /** Whether this process already removed the key's history beyond historySize (then one remove per write suffices). */
+  trimmed: boolean;
+  /** JSON of sections of the last document written, by identity (see encodeDoc). */
+  frags: Fragments | undefined;
+}
+
+/** The four sections of a document whose JSON is kept for the next write. */
+interface Fragments {
+  desired: object | undefined;
+  desiredJson: string;
+  reported: object | undefined;
+  reportedJson: string;
+  metaDesired: object | undefined;
+  metaDesiredJson: string;
+  metaReported: object | undefined;
+  metaReportedJson: string;
+}
+
 interface Turn {
   dbs: Db[];
   keys: Buffer[];
   values: Array<Buffer | undefined>;
+  /** Cache entries to set once the batch committed (the key's id and its new state). */
+  ids: string[];
+  states: KeyState[];
   done: Promise<void>;
+  /** Settles with `done` and never rejects: the barrier of the keys written in this turn. */
+  settled: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
+
+/** Keys whose state stays cached (about 200 B each with their fragments' strings shared). */
+const DEFAULT_CACHED_KEYS = 100_000;
 
 const REVISION_KEY = Buffer.from('revision');
 const noop = (): void => undefined;
 
 /** Open (creating when missing) the twin store of the data folder `dir`. */
 export async function openLmdbTwinStore(dir: string, opts: LmdbTwinStoreOptions): Promise<LmdbTwinStore> {
-  return new LmdbTwinStore(await openDataEnv(dir, 'twins', { fsync: opts.fsync }), opts.historySize ?? DEFAULT_TWIN_HISTORY_SIZE);
+  return new LmdbTwinStore(await openDataEnv(dir, 'twins', { fsync: opts.fsync }), opts.historySize ?? DEFAULT_TWIN_HISTORY_SIZE, opts.cachedKeys);
 }
 
 export class LmdbTwinStore implements TwinStore {
@@ -76,12 +118,19 @@ export class LmdbTwinStore implements TwinStore {
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Devices being deleted: writes of theirs wait. */
   private readonly deleting = new Map<string, Promise<void>>();
+  /** Committed state of recently written keys (by id), oldest first. */
+  private readonly keys = new Map<string, KeyState>();
+  private readonly cachedKeys: number;
   private closed = false;
+  /** Reads of a key's record a write needed (cache misses). */
+  recordReads = 0;
 
   constructor(
     private readonly env: DataEnv,
     private readonly historySize: number,
+    cachedKeys = DEFAULT_CACHED_KEYS,
   ) {
+    this.cachedKeys = Math.max(0, cachedKeys);
     this.twins = env.openDb('twins');
     this.hist = env.openDb('history');
     this.meta = env.openDb('meta');
@@ -106,7 +155,7 @@ export class LmdbTwinStore implements TwinStore {
     return this.write(deviceId, shadowName, write.expectedRevision, write.history, undefined, write.tombstone);
   }
 
-  private async write(
+  private write(
     deviceId: string,
     shadowName: string,
     expected: number,
@@ -114,47 +163,64 @@ export class LmdbTwinStore implements TwinStore {
     doc: ShadowDocument | undefined,
     tombstone: ShadowTombstone | undefined,
   ): Promise<TwinWriteResult> {
-    const key = twinKey(deviceId, shadowName);
-    const id = key.toString('latin1');
-    for (;;) {
-      // Wait until neither a device deletion nor an earlier write of this key is in flight.
-      const barrier = this.deleting.get(deviceId) ?? this.inFlight.get(id);
-      if (barrier === undefined) break;
-      await barrier;
-    }
-    if (this.closed) throw new TwinhubError(Errors.STORE_WRITE_FAILED, 'the twin store is closed');
-    // From here to enqueueing, synchronous: nobody else can check this key in between.
-    let rec: Record | undefined;
+    let key: Buffer;
     try {
-      rec = this.read(key);
+      key = twinKey(deviceId, shadowName);
     } catch (err) {
-      throw new TwinhubError(Errors.STORE_WRITE_FAILED, `twin store read failed: ${(err as Error).message}`, undefined, { cause: err });
+      return Promise.reject(err);
     }
-    const current = rec?.r ?? 0;
-    if (current !== expected) return { ok: false, revision: current };
+    const id = key.toString('latin1');
+    // Wait until neither a device deletion nor an earlier write of this key is in flight.
+    const barrier = this.deleting.get(deviceId) ?? this.inFlight.get(id);
+    if (barrier !== undefined) return barrier.then(() => this.write(deviceId, shadowName, expected, entry, doc, tombstone));
+    if (this.closed) return Promise.reject(new TwinhubError(Errors.STORE_WRITE_FAILED, 'the twin store is closed'));
+    // From here to enqueueing, synchronous: nobody else can check this key in between.
+    let state = this.keys.get(id);
+    if (state === undefined) {
+      let rec: Record | undefined;
+      try {
+        this.recordReads++;
+        rec = this.read(key);
+      } catch (err) {
+        return Promise.reject(new TwinhubError(Errors.STORE_WRITE_FAILED, `twin store read failed: ${(err as Error).message}`, undefined, { cause: err }));
+      }
+      state = { r: rec?.r ?? 0, h: rec?.h ?? 0, trimmed: false, frags: undefined };
+    }
+    const current = state.r;
+    if (current !== expected) return Promise.resolve({ ok: false, revision: current });
     const revision = ++this.revision;
-    const seq = (rec?.h ?? 0) + 1;
-    const next: Record = { r: revision, h: this.historySize > 0 ? seq : rec?.h ?? 0 };
-    if (doc !== undefined) next.d = doc;
-    if (tombstone !== undefined) next.t = tombstone;
+    const seq = state.h + 1;
+    const next: KeyState = { r: revision, h: this.historySize > 0 ? seq : state.h, trimmed: state.trimmed, frags: undefined };
+    let json = `{"r":${revision},"h":${next.h}`;
+    if (doc !== undefined) {
+      const frags = fragmentsOf(doc, state.frags);
+      next.frags = frags;
+      json += `,"d":${encodeDoc(doc, frags)}`;
+    }
+    if (tombstone !== undefined) json += `,"t":${JSON.stringify(tombstone)}`;
+    json += '}';
     const turn = this.currentTurn();
-    push(turn, this.twins, key, Buffer.from(JSON.stringify(next)));
+    push(turn, this.twins, key, Buffer.from(json));
     if (this.historySize > 0) {
       push(turn, this.hist, historyKey(key, seq), Buffer.from(JSON.stringify(entry)));
-      // Everything older than the last historySize entries: earlier writes of this key have all
-      // settled (waited above), so the committed keys are all there is.
-      if (seq > this.historySize) {
-        const prefix = historyPrefix(key);
-        for (const k of this.hist.getKeys({ start: prefix, end: historyKey(key, seq - this.historySize + 1) })) push(turn, this.hist, k, undefined);
+      // Everything older than the last historySize entries. Once this process has trimmed the
+      // key, each write only has the one entry that just fell out to remove; the first time, the
+      // committed keys are scanned (earlier writes of this key have all settled: waited above).
+      const oldest = seq - this.historySize + 1;
+      if (oldest > 1) {
+        if (state.trimmed) {
+          push(turn, this.hist, historyKey(key, oldest - 1), undefined);
+        } else {
+          const prefix = historyPrefix(key);
+          for (const k of this.hist.getKeys({ start: prefix, end: historyKey(key, oldest) })) push(turn, this.hist, k, undefined);
+          next.trimmed = true;
+        }
       }
     }
-    const settled = turn.done.then(noop, noop);
-    this.inFlight.set(id, settled);
-    void settled.then(() => {
-      if (this.inFlight.get(id) === settled) this.inFlight.delete(id);
-    });
-    await turn.done;
-    return { ok: true, revision };
+    turn.ids.push(id);
+    turn.states.push(next);
+    this.inFlight.set(id, turn.settled);
+    return turn.done.then(() => ({ ok: true, revision }));
   }
 
   async list(deviceId: string): Promise<string[]> {
@@ -193,9 +259,15 @@ export class LmdbTwinStore implements TwinStore {
       await Promise.all(pending);
       const turn = this.currentTurn();
       const range = { start: prefix, end: prefixEnd(prefix) };
-      for (const k of this.twins.getKeys(range)) push(turn, this.twins, k, undefined);
+      const ids: string[] = [];
+      for (const k of this.twins.getKeys(range)) {
+        push(turn, this.twins, k, undefined);
+        ids.push(Buffer.from(k).toString('latin1'));
+      }
       for (const k of this.hist.getKeys(range)) push(turn, this.hist, k, undefined);
       await turn.done;
+      // The keys hold nothing now (writes of the device waited for this).
+      for (const k of ids) this.keys.delete(k);
     } finally {
       if (this.deleting.get(deviceId) === barrier) this.deleting.delete(deviceId);
       release();
@@ -226,8 +298,12 @@ export class LmdbTwinStore implements TwinStore {
       reject = rej;
     });
     // Waiters attach their own handlers; this one only keeps an unobserved failure from ending the process.
-    done.catch(noop);
-    t = this.turn = { dbs: [], keys: [], values: [], done, resolve, reject };
+    const settled = done.then(noop, noop);
+    t = this.turn = { dbs: [], keys: [], values: [], ids: [], states: [], done, settled, resolve, reject };
+    // The keys' barriers end with the batch (cache entries were set before, in commit()).
+    void settled.then(() => {
+      for (const id of t!.ids) if (this.inFlight.get(id) === settled) this.inFlight.delete(id);
+    });
     setImmediate(() => this.issue(t!));
     return t;
   }
@@ -251,9 +327,30 @@ export class LmdbTwinStore implements TwinStore {
       return;
     }
     written.then(
-      () => t.resolve(),
+      () => {
+        this.commit(t);
+        t.resolve();
+      },
       (err: unknown) => t.reject(writeFailure(err)),
     );
+  }
+
+  /** The batch is durable: its keys' states become the cached ones (LRU: a written key moves to the young end). */
+  private commit(t: Turn): void {
+    if (this.cachedKeys === 0) return;
+    const keys = this.keys;
+    for (let i = 0; i < t.ids.length; i++) {
+      const id = t.ids[i]!;
+      keys.delete(id);
+      keys.set(id, t.states[i]!);
+    }
+    if (keys.size > this.cachedKeys) {
+      let excess = keys.size - this.cachedKeys;
+      for (const id of keys.keys()) {
+        if (excess-- <= 0) break;
+        keys.delete(id);
+      }
+    }
   }
 }
 
@@ -308,4 +405,55 @@ function prefixEnd(prefix: Buffer): Buffer {
   const e = Buffer.from(prefix);
   e[e.length - 1] = e[e.length - 1]! + 1;
   return e;
+}
+
+/** The JSON of the document's four sections, reusing `prev`'s for those it shares by identity. */
+function fragmentsOf(doc: ShadowDocument, prev: Fragments | undefined): Fragments {
+  const { desired, reported } = doc.state;
+  const md = doc.metadata.desired;
+  const mr = doc.metadata.reported;
+  return {
+    desired,
+    desiredJson: prev !== undefined && prev.desired === desired ? prev.desiredJson : json(desired),
+    reported,
+    reportedJson: prev !== undefined && prev.reported === reported ? prev.reportedJson : json(reported),
+    metaDesired: md,
+    metaDesiredJson: prev !== undefined && prev.metaDesired === md ? prev.metaDesiredJson : json(md),
+    metaReported: mr,
+    metaReportedJson: prev !== undefined && prev.metaReported === mr ? prev.metaReportedJson : json(mr),
+  };
+}
+
+/** JSON of a section, '' when absent. */
+function json(v: object | undefined): string {
+  return v === undefined ? '' : JSON.stringify(v);
+}
+
+/**
+ * What JSON.stringify(doc) gives, with the sections taken from `f`. A document with fields this
+ * layout does not know (in state, metadata or itself) is serialised whole instead.
+ */
+function encodeDoc(doc: ShadowDocument, f: Fragments): string {
+  if (!onlyKeys(doc, DOC_KEYS) || !onlyKeys(doc.state, SECTION_KEYS) || !onlyKeys(doc.metadata, SECTION_KEYS)) return JSON.stringify(doc);
+  let s = `{"state":${sections(doc.state, f.desiredJson, f.reportedJson)},"metadata":${sections(doc.metadata, f.metaDesiredJson, f.metaReportedJson)},"version":${JSON.stringify(doc.version)}`;
+  if (doc.timestamp !== undefined) s += `,"timestamp":${JSON.stringify(doc.timestamp)}`;
+  return `${s},"writers":${JSON.stringify(doc.writers)}}`;
+}
+
+const DOC_KEYS: ReadonlySet<string> = new Set(['state', 'metadata', 'version', 'timestamp', 'writers']);
+const SECTION_KEYS: ReadonlySet<string> = new Set(['desired', 'reported']);
+
+function onlyKeys(o: object, allowed: ReadonlySet<string>): boolean {
+  for (const k in o) if (!allowed.has(k)) return false;
+  return Object.getPrototypeOf(o) === Object.prototype;
+}
+
+/** `{"desired":…,"reported":…}` with the sections present in `o` (the order may differ from `o`'s: JSON objects are unordered). */
+function sections(o: { readonly desired?: unknown; readonly reported?: unknown }, desired: string, reported: string): string {
+  const hasD = o.desired !== undefined;
+  const hasR = o.reported !== undefined;
+  if (hasD && hasR) return `{"desired":${desired},"reported":${reported}}`;
+  if (hasD) return `{"desired":${desired}}`;
+  if (hasR) return `{"reported":${reported}}`;
+  return '{}';
 }

@@ -4,20 +4,31 @@
 // - Listens on the `message.publish` event point for the shadow request topics (twin-topics.ts);
 //   response topics (…/accepted, …/rejected, …/delta, …/documents) are not requests, so the
 //   service's own publications pass by.
-// - Requests of one twin run one at a time in arrival order (a queue per twin), because each
-//   reads the twin, applies the pure model (shadow-document.ts) and waits for the durable,
-//   compare-and-set store write before the next one reads. Different twins run concurrently.
+// - Requests of one twin run one at a time in arrival order (a queue per twin): each reads the
+//   twin, applies the pure model (shadow-document.ts) and waits for the durable, compare-and-set
+//   store write before the next one reads. Different twins run concurrently.
 // - A QoS 1/2 request's PUBACK waits for its store write (committer.hold): an acknowledged update
 //   is durable. A request the model rejects (400, 409…) is answered on /rejected and acknowledged
 //   normally; a store failure answers 500 on /rejected and fails the ack (MQTT 5: 0x80).
 // - Responses are published at QoS 1 (a subscriber's own subscription QoS caps it), and only when
 //   someone subscribes to the topic: the delta and documents messages are not even built otherwise.
+//
+// The hot path (docs/TWINS.md "Performance"): each twin's stored record (document and store
+// revision) stays in a bounded LRU cache of twin slots, so an update neither reads nor parses
+// the stored record; the cached record is the one this service last read or wrote and is only
+// replaced once a write is durable. It cannot make a write wrong: every write is still a
+// compare-and-set on the cached revision, and a lost one (another writer, a deleted device)
+// drops the cached record and reads the store again. A request whose twin is idle and cached
+// runs to its store write inside the `message.publish` call (the payload is parsed there, once,
+// so no copy of the socket buffer is kept); otherwise it waits in the twin's queue. Response
+// topics are built once per slot, so the route lookups that decide whether to build a delta hash
+// strings that already carry their hash.
 import type { Logger } from 'pino';
 import { Errors, TwinhubError } from '../../common/errors.js';
-import type { StoredTwin, TwinHistoryEntry, TwinStore } from '../../ports/twin-store.js';
+import type { StoredTwin, TwinHistoryEntry, TwinStore, TwinWriteResult } from '../../ports/twin-store.js';
 import type { Broker } from '../broker/broker.js';
 import type { Message, MessageOrigin } from '../message.js';
-import { deleteShadow, type DeleteAcceptedDocument } from './delete-shadow.js';
+import { deleteShadow, type DeleteAcceptedDocument, type ShadowTombstone } from './delete-shadow.js';
 import { buildGetAccepted, type GetAcceptedDocument } from './get-accepted.js';
 import { isJsonObject, own, setOwn, type JsonObject, type JsonValue } from './json-value.js';
 import { validateShadowName, validateThingName, type ShadowLimits } from './limits.js';
@@ -33,6 +44,12 @@ export interface TwinServiceDeps {
   log: Logger;
   /** The writer id recorded for an MQTT request (history, version vector); default writerOfMessage. */
   writerOf?: (msg: Message) => string;
+  /**
+   * Devices whose twins stay cached (document, revision, topics; LRU, default 100,000). About
+   * 2 KB of heap per cached twin of a few fields (docs/TWINS.md "Performance"); 0 caches nothing
+   * beyond the twins with requests in flight.
+   */
+  cacheDevices?: number;
 }
 
 /** One accepted change of a twin, for subscribers (the SSE stream, rules). */
@@ -73,20 +90,67 @@ export interface TwinUpdateResult {
   readonly twin: GetAcceptedDocument;
 }
 
-interface Job {
-  readonly op: ShadowOp;
+/** Marks a slot whose stored record is not cached. */
+const UNKNOWN = Symbol('unknown');
+
+/** The topics an accepted update publishes to, built once per slot. */
+interface UpdateTopics {
+  readonly accepted: string;
+  readonly delta: string;
+  readonly documents: string;
+}
+
+/** The cached twins of one device (the LRU's unit, so that deleting a device finds them all). */
+interface DeviceSlots {
+  readonly id: string;
+  classic: TwinSlot | undefined;
+  named: Map<string, TwinSlot> | undefined;
+  /** Slots of the device with requests queued (such a device is never evicted). */
+  busy: number;
+  /** The service's access clock when the device last moved to the LRU's young end. */
+  touched: number;
+}
+
+/** One twin: its request queue and, when cached, its stored record. */
+interface TwinSlot {
+  readonly device: DeviceSlots;
   readonly deviceId: string;
   readonly name: string;
-  /** Request payload: the bytes of an MQTT request (a copy) or an API body. */
+  /** The ShadowTopicPrefix; undefined when the names cannot be topic levels (API-only twins). */
+  readonly prefix: string | undefined;
+  topics: UpdateTopics | undefined;
+  /** What the store held after this service's last read or durable write of the twin. */
+  stored: StoredTwin | undefined | typeof UNKNOWN;
+  /** Bumped when the cached record is dropped, so that a read issued before does not refill it. */
+  gen: number;
+  /** Whether the names passed the MQTT name rules (checked on the first MQTT request). */
+  mqttValid: boolean;
+  /** Requests in arrival order; the first one is running. */
+  readonly jobs: Job[];
+  /** Completion handlers of the running job's store write, made once per slot. */
+  written: ((w: TwinWriteResult) => void) | undefined;
+  writeFailed: ((err: unknown) => void) | undefined;
+}
+
+interface Job {
+  readonly op: ShadowOp;
+  readonly slot: TwinSlot;
+  /** The request: the parsed JSON of an MQTT payload (its bytes when not JSON), or an API body. */
   readonly payload: unknown;
   readonly writer: string;
   readonly opts: TwinUpdateOptions | undefined;
-  /** The ShadowTopicPrefix to publish responses under; undefined when the id is no topic level. */
-  readonly prefix: string | undefined;
   /** Publish /rejected too (MQTT requests; API callers get the error instead). */
   readonly mqtt: boolean;
-  resolve: (o: Outcome) => void;
-  reject: (err: unknown) => void;
+  /** The MQTT client whose in-flight count this request holds ('' none). */
+  readonly client: string;
+  /** Compare-and-set writes lost so far. */
+  attempts: number;
+  /** While its write is in flight: the outcome to report and the record once durable. */
+  pending: Outcome | undefined;
+  next: ShadowDocument | undefined;
+  tombstone: ShadowTombstone | undefined;
+  resolve: ((o: Outcome) => void) | undefined;
+  reject: ((err: unknown) => void) | undefined;
 }
 
 type Outcome =
@@ -98,7 +162,12 @@ type Outcome =
 const ORIGIN: MessageOrigin = { protocol: 'sys', clientId: '' };
 /** Store compare-and-set conflicts (another node wrote the twin) retried before answering 409. */
 const CAS_RETRIES = 5;
+const DEFAULT_CACHE_DEVICES = 100_000;
+/** Idle devices looked at per eviction (busy ones are skipped; the cache may briefly exceed its bound by those). */
+const EVICT_SCAN = 16;
 const noop = (): void => undefined;
+// Payloads must be UTF-8 (415, update-request.ts); decoded here once so the request is parsed once.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Default writer id of an MQTT request: 'device:<id>' for a registered device, else '<protocol>:<clientId>'. */
 export function writerOfMessage(msg: Message): string {
@@ -113,9 +182,15 @@ export class TwinService {
   private readonly limits: ShadowLimits;
   private readonly log: Logger;
   private readonly writerOf: (msg: Message) => string;
-  /** Per twin key: the jobs waiting, the first one running. */
-  private readonly queues = new Map<string, Job[]>();
-  private readonly drains = new Set<Promise<void>>();
+  /** Cached twins by device, oldest first (LRU; see touch()). */
+  private readonly devices = new Map<string, DeviceSlots>();
+  private readonly cacheDevices: number;
+  /** Counts slot accesses; a device moves to the young end when it is this far behind (cheap LRU). */
+  private clock = 0;
+  private readonly touchEvery: number;
+  /** Twins with requests queued, and who waits for that to reach 0 (stop). */
+  private busyTwins = 0;
+  private idleWaiters: Array<() => void> = [];
   /** MQTT requests in flight per client id (limits.maxInFlightPerConnection → 429). */
   private readonly inFlight = new Map<string, number>();
   private readonly listeners = new Map<string, Set<TwinChangeListener>>();
@@ -126,6 +201,8 @@ export class TwinService {
   rejected = 0;
   tooManyRequests = 0;
   storeFailures = 0;
+  /** Store reads of a twin record (cache misses). */
+  storeReads = 0;
 
   constructor(deps: TwinServiceDeps) {
     this.broker = deps.broker;
@@ -133,6 +210,13 @@ export class TwinService {
     this.limits = deps.limits;
     this.log = deps.log;
     this.writerOf = deps.writerOf ?? writerOfMessage;
+    this.cacheDevices = Math.max(0, deps.cacheDevices ?? DEFAULT_CACHE_DEVICES);
+    this.touchEvery = Math.max(1, this.cacheDevices >> 2);
+  }
+
+  /** Devices whose twins are cached now. */
+  get cachedDevices(): number {
+    return this.devices.size;
   }
 
   start(): void {
@@ -143,7 +227,7 @@ export class TwinService {
   async stop(): Promise<void> {
     this.off?.();
     this.off = undefined;
-    while (this.drains.size > 0) await Promise.all(this.drains);
+    while (this.busyTwins > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
   // ---------------------------------------------------------------- MQTT
@@ -154,10 +238,15 @@ export class TwinService {
     const t = parseShadowRequestTopic(topic);
     if (t === null) return;
     this.requests++;
-    const invalid = validateThingName(t.thing, this.limits) ?? (t.shadow === '' ? null : validateShadowName(t.shadow, this.limits));
-    if (invalid !== null) {
-      this.publishRejected(`${topic}/rejected`, reject(400, invalid, requestClientToken(msg.payload, this.limits)));
-      return;
+    let slot = this.findSlot(t.thing, t.shadow);
+    if (slot === undefined || !slot.mqttValid) {
+      const invalid = validateThingName(t.thing, this.limits) ?? (t.shadow === '' ? null : validateShadowName(t.shadow, this.limits));
+      if (invalid !== null) {
+        this.publishRejected(`${topic}/rejected`, reject(400, invalid, requestClientToken(msg.payload, this.limits)));
+        return;
+      }
+      slot ??= this.addSlot(t.thing, t.shadow, t.prefix);
+      slot.mqttValid = true;
     }
     const client = msg.origin.clientId;
     if (client !== '') {
@@ -171,13 +260,32 @@ export class TwinService {
       }
       this.inFlight.set(client, n + 1);
     }
-    // A copy: the payload may be a view of a socket buffer that is reused after this turn.
-    const payload = Buffer.from(msg.payload);
-    const done = this.enqueue(t.op, t.thing, t.shadow, payload, this.writerOf(msg), undefined, t.prefix, true);
-    const finished = client === '' ? done : done.finally(() => this.release(client));
-    // The PUBACK of a QoS 1/2 request waits for the durable write (its failure fails the ack).
-    if (msg.qos > 0) this.broker.committer.hold(finished);
-    finished.catch(noop);
+    const job: Job = {
+      op: t.op,
+      slot,
+      // Parsed now: the payload may be a view of a socket buffer that is reused after this turn.
+      payload: decodeRequest(msg.payload),
+      writer: this.writerOf(msg),
+      opts: undefined,
+      mqtt: true,
+      client,
+      attempts: 0,
+      pending: undefined,
+      next: undefined,
+      tombstone: undefined,
+      resolve: undefined,
+      reject: undefined,
+    };
+    if (msg.qos > 0) {
+      // The PUBACK of a QoS 1/2 request waits for the durable write (its failure fails the ack).
+      const done = new Promise<Outcome>((res, rej) => {
+        job.resolve = res;
+        job.reject = rej;
+      });
+      done.catch(noop);
+      this.broker.committer.hold(done);
+    }
+    this.submit(job);
   };
 
   private release(client: string): void {
@@ -190,7 +298,14 @@ export class TwinService {
 
   /** The twin as /get/accepted shows it (state with delta, metadata, version), or undefined. */
   async get(deviceId: string, name: string): Promise<GetAcceptedDocument | undefined> {
-    const stored = await this.store.get(deviceId, name);
+    const slot = this.findSlot(deviceId, name);
+    let stored: StoredTwin | undefined;
+    if (slot !== undefined && slot.stored !== UNKNOWN) {
+      stored = slot.stored;
+    } else {
+      this.storeReads++;
+      stored = await this.store.get(deviceId, name);
+    }
     if (stored?.doc === undefined) return undefined;
     const g = buildGetAccepted(stored.doc, { now: this.nowSeconds(), shadowName: name });
     return g.ok ? g.accepted : undefined;
@@ -209,7 +324,7 @@ export class TwinService {
    * PRECONDITION_FAILED (expectedVersion), PAYLOAD_TOO_LARGE (413), STORE_WRITE_FAILED.
    */
   async update(deviceId: string, name: string, doc: unknown, opts: TwinUpdateOptions): Promise<TwinUpdateResult> {
-    const o = await this.enqueue('update', deviceId, name, doc, opts.writer, opts, this.prefixOf(deviceId, name), false);
+    const o = await this.enqueue('update', deviceId, name, doc, opts.writer, opts);
     if (!o.ok) throw rejectionError(o);
     if (o.op !== 'update') throw new TwinhubError(Errors.INTERNAL, 'unexpected outcome');
     const g = buildGetAccepted(o.result.next, { now: o.result.accepted.timestamp, shadowName: name });
@@ -220,7 +335,7 @@ export class TwinService {
   /** Delete a twin (its version continues if it is recreated within the window). Throws TWIN_NOT_FOUND, PRECONDITION_FAILED. */
   async delete(deviceId: string, name: string, expectedVersion?: number, writer = 'api'): Promise<DeleteAcceptedDocument> {
     const opts: TwinUpdateOptions = expectedVersion === undefined ? { writer } : { writer, expectedVersion };
-    const o = await this.enqueue('delete', deviceId, name, undefined, writer, opts, this.prefixOf(deviceId, name), false);
+    const o = await this.enqueue('delete', deviceId, name, undefined, writer, opts);
     if (!o.ok) throw rejectionError(o);
     if (o.op !== 'delete') throw new TwinhubError(Errors.INTERNAL, 'unexpected outcome');
     return o.doc;
@@ -231,9 +346,19 @@ export class TwinService {
     return this.store.history(deviceId, name, limit);
   }
 
-  /** Remove every twin of a deleted device. */
-  deleteDevice(deviceId: string): Promise<void> {
-    return this.store.deleteDevice(deviceId);
+  /** Remove every twin of a deleted device (and drop what the cache held of them). */
+  async deleteDevice(deviceId: string): Promise<void> {
+    try {
+      await this.store.deleteDevice(deviceId);
+    } finally {
+      // After the deletion: a write that raced it and committed first has refilled its slot by now.
+      const d = this.devices.get(deviceId);
+      if (d !== undefined) {
+        if (d.classic !== undefined) forget(d.classic);
+        if (d.named !== undefined) for (const s of d.named.values()) forget(s);
+        if (d.busy === 0) this.devices.delete(deviceId);
+      }
+    }
   }
 
   /** Calls `listener` for every accepted change of the device's twins; returns the unsubscribe function. */
@@ -249,98 +374,184 @@ export class TwinService {
     };
   }
 
+  // ---------------------------------------------------------------- the slot cache
+
+  private findSlot(deviceId: string, name: string): TwinSlot | undefined {
+    const d = this.devices.get(deviceId);
+    if (d === undefined) return undefined;
+    const slot = name === '' ? d.classic : d.named?.get(name);
+    if (slot !== undefined) this.touch(d);
+    return slot;
+  }
+
+  /** Moves the device to the LRU's young end, unless it moved there recently (saves a delete+set per request). */
+  private touch(d: DeviceSlots): void {
+    const now = ++this.clock;
+    if (now - d.touched < this.touchEvery) return;
+    d.touched = now;
+    this.devices.delete(d.id);
+    this.devices.set(d.id, d);
+  }
+
+  /** The twin's slot, created (not cached yet) when missing. `prefix`: its topic prefix when known. */
+  private slotFor(deviceId: string, name: string, prefix?: string): TwinSlot {
+    return this.findSlot(deviceId, name) ?? this.addSlot(deviceId, name, prefix);
+  }
+
+  private addSlot(deviceId: string, name: string, prefix = this.prefixOf(deviceId, name)): TwinSlot {
+    let d = this.devices.get(deviceId);
+    if (d === undefined) {
+      d = { id: deviceId, classic: undefined, named: undefined, busy: 0, touched: ++this.clock };
+      this.devices.set(deviceId, d);
+      if (this.devices.size > this.cacheDevices) this.evict();
+    }
+    const slot: TwinSlot = {
+      device: d,
+      deviceId,
+      name,
+      prefix,
+      topics: undefined,
+      stored: UNKNOWN,
+      gen: 0,
+      mqttValid: false,
+      jobs: [],
+      written: undefined,
+      writeFailed: undefined,
+    };
+    if (name === '') d.classic = slot;
+    else (d.named ??= new Map()).set(name, slot);
+    return slot;
+  }
+
+  /** Drops the oldest idle devices until the cache is within its bound (looks at EVICT_SCAN at most). */
+  private evict(): void {
+    let scanned = 0;
+    for (const d of this.devices.values()) {
+      if (this.devices.size <= this.cacheDevices || scanned++ >= EVICT_SCAN) return;
+      if (d.busy === 0) this.devices.delete(d.id);
+    }
+  }
+
   // ---------------------------------------------------------------- the per-twin queue
 
-  private enqueue(
-    op: ShadowOp,
-    deviceId: string,
-    name: string,
-    payload: unknown,
-    writer: string,
-    opts: TwinUpdateOptions | undefined,
-    prefix: string | undefined,
-    mqtt: boolean,
-  ): Promise<Outcome> {
-    let resolve!: (o: Outcome) => void;
-    let rejectJob!: (err: unknown) => void;
-    const p = new Promise<Outcome>((res, rej) => {
-      resolve = res;
-      rejectJob = rej;
+  private enqueue(op: ShadowOp, deviceId: string, name: string, payload: unknown, writer: string, opts: TwinUpdateOptions | undefined): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, rejectJob) => {
+      const job: Job = {
+        op,
+        slot: this.slotFor(deviceId, name),
+        payload,
+        writer,
+        opts,
+        mqtt: false,
+        client: '',
+        attempts: 0,
+        pending: undefined,
+        next: undefined,
+        tombstone: undefined,
+        resolve,
+        reject: rejectJob,
+      };
+      this.submit(job);
     });
-    const job: Job = { op, deviceId, name, payload, writer, opts, prefix, mqtt, resolve, reject: rejectJob };
-    const key = `${deviceId}\u0000${name}`;
-    const q = this.queues.get(key);
-    if (q !== undefined) {
-      q.push(job);
-    } else {
-      const fresh = [job];
-      this.queues.set(key, fresh);
-      const d = this.drain(key, fresh);
-      this.drains.add(d);
-      void d.then(() => this.drains.delete(d));
-    }
-    return p;
   }
 
-  private async drain(key: string, q: Job[]): Promise<void> {
-    while (q.length > 0) {
-      const job = q[0]!;
+  private submit(job: Job): void {
+    const slot = job.slot;
+    slot.jobs.push(job);
+    if (slot.jobs.length > 1) return; // runs when those before it have
+    slot.device.busy++;
+    this.busyTwins++;
+    this.run(slot);
+  }
+
+  /** Runs the slot's jobs in order until one waits for the store (a read or a write) or none is left. */
+  private run(slot: TwinSlot): void {
+    const jobs = slot.jobs;
+    while (jobs.length > 0) {
+      const stored = slot.stored;
+      if (stored === UNKNOWN) {
+        this.load(slot);
+        return;
+      }
+      const job = jobs[0]!;
       try {
-        job.resolve(await this.run(job));
+        if (this.step(slot, job, stored)) return;
       } catch (err) {
-        this.storeFailures++;
-        this.log.error({ err, deviceId: job.deviceId, shadow: job.name, op: job.op }, 'twin request failed');
-        if (job.mqtt && job.prefix !== undefined) {
-          this.publishRejected(`${job.prefix}/${job.op}/rejected`, reject(500, 'Internal service failure', this.tokenOf(job)));
-        }
-        job.reject(err);
+        this.fail(job, err);
       }
-      q.shift();
+      jobs.shift();
     }
-    this.queues.delete(key);
+    slot.device.busy--;
+    if (--this.busyTwins === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
   }
 
-  private tokenOf(job: Job): string | undefined {
-    return job.payload === undefined ? undefined : requestClientToken(job.payload, this.limits);
+  /** Reads the twin's record into the slot, then runs its jobs (a failed read fails the first job). */
+  private load(slot: TwinSlot): void {
+    const gen = slot.gen;
+    this.storeReads++;
+    let read: Promise<StoredTwin | undefined>;
+    try {
+      read = this.store.get(slot.deviceId, slot.name);
+    } catch (err) {
+      read = Promise.reject(err);
+    }
+    read.then(
+      (stored) => {
+        if (slot.gen === gen) slot.stored = stored;
+        else slot.stored = UNKNOWN;
+        if (slot.stored === UNKNOWN) this.load(slot);
+        else this.run(slot);
+      },
+      (err: unknown) => {
+        this.fail(slot.jobs.shift()!, err);
+        this.run(slot);
+      },
+    );
   }
 
-  private async run(job: Job): Promise<Outcome> {
-    const shadowName = job.name === '' ? job.deviceId : job.name;
-    for (let attempt = 0; attempt <= CAS_RETRIES; attempt++) {
-      const stored = await this.store.get(job.deviceId, job.name);
-      const now = this.nowSeconds();
-      let outcome: Outcome | undefined;
-      switch (job.op) {
-        case 'get': {
-          const g = buildGetAccepted(stored?.doc, { now, shadowName, ...token(this.tokenOf(job)) });
-          outcome = g.ok ? { ok: true, op: 'get', doc: g.accepted } : g;
-          break;
-        }
-        case 'update':
-          outcome = await this.runUpdate(job, stored, now);
-          break;
-        case 'delete':
-          outcome = await this.runDelete(job, stored, now, shadowName);
-          break;
+  /**
+   * Runs `job` on the cached record: answers it at once (true: done), or starts its store write
+   * (false: the slot waits for written/writeFailed).
+   */
+  private step(slot: TwinSlot, job: Job, stored: StoredTwin | undefined): boolean {
+    const now = this.nowSeconds();
+    let outcome: Outcome;
+    switch (job.op) {
+      case 'get': {
+        const g = buildGetAccepted(stored?.doc, { now, shadowName: shadowNameOf(slot), ...token(this.tokenOf(job)) });
+        outcome = g.ok ? { ok: true, op: 'get', doc: g.accepted } : g;
+        break;
       }
-      if (outcome === undefined) continue; // lost a compare-and-set: read again
-      this.respond(job, outcome);
-      return outcome;
+      case 'update': {
+        const o = this.startUpdate(slot, job, stored, now);
+        if (o === undefined) return true;
+        outcome = o;
+        break;
+      }
+      case 'delete': {
+        const o = this.startDelete(slot, job, stored, now);
+        if (o === undefined) return true;
+        outcome = o;
+        break;
+      }
     }
-    const conflict = reject(409, ShadowMessages.VERSION_CONFLICT, this.tokenOf(job));
-    this.respond(job, conflict);
-    return conflict;
+    this.complete(job, outcome);
+    return false;
   }
 
-  /** The outcome, or undefined when the store's compare-and-set failed (retry). */
-  private async runUpdate(job: Job, stored: StoredTwin | undefined, now: number): Promise<Outcome | undefined> {
+  /** A rejection to answer now, or undefined once the write is started. */
+  private startUpdate(slot: TwinSlot, job: Job, stored: StoredTwin | undefined, now: number): Outcome | undefined {
     const current = stored?.doc;
     const opts = job.opts;
     if (opts?.expectedVersion !== undefined && current?.version !== opts.expectedVersion) {
       return reject(412, `Precondition failed: the twin is at version ${current?.version ?? 'none'}, not ${opts.expectedVersion}`);
     }
     const request = opts?.mode === 'replace' ? replacementRequest(current, job.payload) : job.payload;
-    const prefix = job.prefix;
+    const topics = this.updateTopics(slot);
     const r = applyUpdate(current, request, {
       now,
       writer: job.writer,
@@ -348,8 +559,8 @@ export class TwinService {
       ...(stored?.tombstone === undefined ? {} : { tombstone: stored.tombstone }),
       ...(opts?.vector === undefined ? {} : { vector: opts.vector }),
       ...(opts?.changedAt === undefined ? {} : { changedAt: opts.changedAt }),
-      buildDelta: prefix !== undefined && this.broker.hasSubscribers(`${prefix}/update/delta`),
-      buildDocuments: prefix !== undefined && this.broker.hasSubscribers(`${prefix}/update/documents`),
+      buildDelta: topics !== undefined && this.broker.hasSubscribers(topics.delta),
+      buildDocuments: topics !== undefined && this.broker.hasSubscribers(topics.documents),
     });
     if (!r.ok) return r;
     const history: TwinHistoryEntry = {
@@ -360,29 +571,97 @@ export class TwinService {
       state: r.accepted.state,
       ...(r.lost.length === 0 ? {} : { lost: r.lost }),
     };
-    const w = await this.store.put(job.deviceId, job.name, { expectedRevision: stored?.revision ?? 0, doc: r.next, history });
-    if (!w.ok) return undefined;
-    return { ok: true, op: 'update', result: r };
+    job.pending = { ok: true, op: 'update', result: r };
+    job.next = r.next;
+    this.write(slot, this.store.put(slot.deviceId, slot.name, { expectedRevision: stored?.revision ?? 0, doc: r.next, history }));
+    return undefined;
   }
 
-  private async runDelete(job: Job, stored: StoredTwin | undefined, now: number, shadowName: string): Promise<Outcome | undefined> {
+  private startDelete(slot: TwinSlot, job: Job, stored: StoredTwin | undefined, now: number): Outcome | undefined {
     const current = stored?.doc;
     const expected = job.opts?.expectedVersion;
     if (expected !== undefined && current !== undefined && current.version !== expected) {
       return reject(412, `Precondition failed: the twin is at version ${current.version}, not ${expected}`);
     }
-    const d = deleteShadow(current, { now, shadowName, ...token(this.tokenOf(job)) });
+    const d = deleteShadow(current, { now, shadowName: shadowNameOf(slot), ...token(this.tokenOf(job)) });
     if (!d.ok) return d;
     const history: TwinHistoryEntry = { op: 'delete', version: d.accepted.version, at: this.broker.now(), writer: job.writer };
-    const w = await this.store.delete(job.deviceId, job.name, { expectedRevision: stored!.revision, tombstone: d.tombstone, history });
-    if (!w.ok) return undefined;
-    return { ok: true, op: 'delete', doc: d.accepted };
+    job.pending = { ok: true, op: 'delete', doc: d.accepted };
+    job.tombstone = d.tombstone;
+    this.write(slot, this.store.delete(slot.deviceId, slot.name, { expectedRevision: stored!.revision, tombstone: d.tombstone, history }));
+    return undefined;
+  }
+
+  private write(slot: TwinSlot, w: Promise<TwinWriteResult>): void {
+    slot.written ??= (result) => this.written(slot, result);
+    slot.writeFailed ??= (err) => this.writeFailed(slot, err);
+    w.then(slot.written, slot.writeFailed);
+  }
+
+  private written(slot: TwinSlot, w: TwinWriteResult): void {
+    const job = slot.jobs[0]!;
+    const outcome = job.pending!;
+    job.pending = undefined;
+    if (!w.ok) {
+      // Lost a compare-and-set: the cached record is not the stored one. Read again and retry.
+      forget(slot);
+      if (++job.attempts > CAS_RETRIES) {
+        this.complete(job, reject(409, ShadowMessages.VERSION_CONFLICT, this.tokenOf(job)));
+        slot.jobs.shift();
+      }
+      this.run(slot);
+      return;
+    }
+    slot.stored = job.op === 'delete' ? { revision: w.revision, tombstone: job.tombstone! } : { revision: w.revision, doc: job.next! };
+    this.complete(job, outcome);
+    slot.jobs.shift();
+    this.run(slot);
+  }
+
+  private writeFailed(slot: TwinSlot, err: unknown): void {
+    const job = slot.jobs.shift()!;
+    job.pending = undefined;
+    // What the store holds after a failed write is for the store to say: read it again.
+    forget(slot);
+    this.fail(job, err);
+    this.run(slot);
+  }
+
+  /** Answers the job (MQTT responses, events), then settles it. */
+  private complete(job: Job, o: Outcome): void {
+    try {
+      this.respond(job, o);
+    } catch (err) {
+      this.log.error({ err, deviceId: job.slot.deviceId, shadow: job.slot.name, op: job.op }, 'twin response failed');
+    }
+    if (job.client !== '') this.release(job.client);
+    job.resolve?.(o);
+  }
+
+  /** A store failure (or a bug): 500 on /rejected for MQTT, the error for the caller, a failed PUBACK. */
+  private fail(job: Job, err: unknown): void {
+    this.storeFailures++;
+    this.log.error({ err, deviceId: job.slot.deviceId, shadow: job.slot.name, op: job.op }, 'twin request failed');
+    if (job.mqtt && job.slot.prefix !== undefined) {
+      try {
+        this.publishRejected(`${job.slot.prefix}/${job.op}/rejected`, reject(500, 'Internal service failure', this.tokenOf(job)));
+      } catch (e) {
+        this.log.error({ err: e }, 'twin response failed');
+      }
+    }
+    if (job.client !== '') this.release(job.client);
+    job.reject?.(err);
+  }
+
+  private tokenOf(job: Job): string | undefined {
+    return job.payload === undefined ? undefined : requestClientToken(job.payload, this.limits);
   }
 
   // ---------------------------------------------------------------- responses and events
 
   private respond(job: Job, o: Outcome): void {
-    const prefix = job.prefix;
+    const slot = job.slot;
+    const prefix = slot.prefix;
     if (!o.ok) {
       this.rejected++;
       if (job.mqtt && prefix !== undefined) this.publishRejected(`${prefix}/${job.op}/rejected`, o);
@@ -394,34 +673,39 @@ export class TwinService {
         return;
       case 'update': {
         const r = o.result;
-        if (prefix !== undefined) {
-          this.publishJson(`${prefix}/update/accepted`, r.accepted);
-          if (r.documents !== undefined) this.publishJson(`${prefix}/update/documents`, r.documents);
+        const topics = this.updateTopics(slot);
+        if (topics !== undefined) {
+          this.publishJson(topics.accepted, r.accepted);
+          if (r.documents !== undefined) this.publishJson(topics.documents, r.documents);
           // "/update/delta: … published when it accepts a change … and the request state
           // document contains different values for desired and reported" (Device Shadow MQTT topics).
-          if (r.delta !== undefined) this.publishJson(`${prefix}/update/delta`, r.delta);
+          if (r.delta !== undefined) this.publishJson(topics.delta, r.delta);
         }
-        this.emit(job, {
-          op: 'update',
-          deviceId: job.deviceId,
-          name: job.name,
-          version: r.next.version,
-          timestamp: r.accepted.timestamp,
-          writer: job.writer,
-          changed: r.accepted.state,
-          state: r.next.state,
-        });
+        if (this.listeners.has(slot.deviceId)) {
+          this.emit(slot.deviceId, {
+            op: 'update',
+            deviceId: slot.deviceId,
+            name: slot.name,
+            version: r.next.version,
+            timestamp: r.accepted.timestamp,
+            writer: job.writer,
+            changed: r.accepted.state,
+            state: r.next.state,
+          });
+        }
         return;
       }
       case 'delete':
         if (prefix !== undefined) this.publishJson(`${prefix}/delete/accepted`, o.doc);
-        this.emit(job, { op: 'delete', deviceId: job.deviceId, name: job.name, version: o.doc.version, timestamp: o.doc.timestamp, writer: job.writer });
+        if (this.listeners.has(slot.deviceId)) {
+          this.emit(slot.deviceId, { op: 'delete', deviceId: slot.deviceId, name: slot.name, version: o.doc.version, timestamp: o.doc.timestamp, writer: job.writer });
+        }
         return;
     }
   }
 
-  private emit(job: Job, change: TwinChange): void {
-    const set = this.listeners.get(job.deviceId);
+  private emit(deviceId: string, change: TwinChange): void {
+    const set = this.listeners.get(deviceId);
     if (set === undefined) return;
     for (const l of set) {
       try {
@@ -442,6 +726,12 @@ export class TwinService {
     this.broker.publishInternal(topic, Buffer.from(JSON.stringify(doc)), 1, false, ORIGIN);
   }
 
+  private updateTopics(slot: TwinSlot): UpdateTopics | undefined {
+    const prefix = slot.prefix;
+    if (prefix === undefined) return undefined;
+    return (slot.topics ??= { accepted: `${prefix}/update/accepted`, delta: `${prefix}/update/delta`, documents: `${prefix}/update/documents` });
+  }
+
   private prefixOf(deviceId: string, name: string): string | undefined {
     return isTopicLevel(deviceId) && (name === '' || isTopicLevel(name)) ? shadowTopicPrefix(deviceId, name) : undefined;
   }
@@ -449,6 +739,38 @@ export class TwinService {
   private nowSeconds(): number {
     return Math.floor(this.broker.now() / 1000);
   }
+}
+
+/** Drops the slot's cached record (the next job reads the store). */
+function forget(slot: TwinSlot): void {
+  slot.stored = UNKNOWN;
+  slot.gen++;
+}
+
+/** For 404 messages: the shadow name, or the thing name for a classic shadow. */
+function shadowNameOf(slot: TwinSlot): string {
+  return slot.name === '' ? slot.deviceId : slot.name;
+}
+
+/**
+ * An MQTT request payload as the model takes it: its parsed JSON, or (not UTF-8, not JSON, or a
+ * bare JSON string the model would parse a second time) a copy of its bytes, which the model
+ * rejects with the right code (415, 400).
+ */
+function decodeRequest(payload: Buffer): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    return Buffer.from(payload);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return Buffer.from(payload);
+  }
+  return typeof v === 'string' ? Buffer.from(payload) : v;
 }
 
 function token(t: string | undefined): { clientToken?: string } {

@@ -1,0 +1,200 @@
+// TwinService's hot path (docs/TWINS.md "Performance"): the cached record of each twin, the
+// LRU bound, requests answered inside the `message.publish` call, and what keeps them correct:
+// every write is a compare-and-set on the cached revision, and a lost one, a failed write, a
+// failed read or a deleted device make the service read the store again.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { MemoryTwinStore } from '../../adapters/memory/twin-store.js';
+import type { StoredTwin } from '../../ports/twin-store.js';
+import type { Broker } from '../broker/broker.js';
+import type { Message } from '../message.js';
+import { AWS_SHADOW_LIMITS } from './limits.js';
+import { TwinService } from './service.js';
+import { applyUpdate } from './shadow-document.js';
+
+interface Published {
+  topic: string;
+  doc: Record<string, unknown>;
+}
+
+/** The parts of the broker the service uses: the publish hook, route checks, internal publishes, held acks, the clock. */
+function fakeBroker() {
+  let listener: ((m: Message) => void) | undefined;
+  const held: Promise<unknown>[] = [];
+  const published: Published[] = [];
+  const broker = {
+    hooks: {
+      on: (_point: string, l: (m: Message) => void) => {
+        listener = l;
+        return () => {
+          listener = undefined;
+        };
+      },
+    },
+    hasSubscribers: () => true,
+    publishInternal: (topic: string, payload: Buffer) => {
+      published.push({ topic, doc: JSON.parse(payload.toString()) as Record<string, unknown> });
+      return 1;
+    },
+    committer: { hold: (p: Promise<unknown>) => void held.push(p) },
+    now: () => 1_700_000_000_000,
+  };
+  return {
+    broker: broker as unknown as Broker,
+    held,
+    published,
+    /** Delivers a PUBLISH to the service as the broker does; returns the payload buffer (the caller may reuse it). */
+    publish(topic: string, payload: string | Buffer, qos: 0 | 1 = 1, clientId = 'c1'): Buffer {
+      const buf = typeof payload === 'string' ? Buffer.from(payload) : payload;
+      listener!({
+        topic,
+        payload: buf,
+        qos,
+        retain: false,
+        origin: { protocol: 'mqtt', clientId },
+        properties: undefined,
+        receivedAt: 0,
+        expiresAt: 0,
+        priority: 0,
+        hops: 0,
+        frame: undefined,
+      });
+      return buf;
+    },
+  };
+}
+
+function service(store = new MemoryTwinStore({ historySize: 10 }), cacheDevices?: number) {
+  const b = fakeBroker();
+  const svc = new TwinService({
+    broker: b.broker,
+    store,
+    limits: { ...AWS_SHADOW_LIMITS, maxInFlightPerConnection: 1000 },
+    log: pino({ level: 'silent' }),
+    ...(cacheDevices === undefined ? {} : { cacheDevices }),
+  });
+  svc.start();
+  return { svc, store, ...b };
+}
+
+const reported = (v: Record<string, unknown>) => ({ state: { reported: v } });
+
+describe('TwinService cache and hot path', () => {
+  it('a write behind the service\'s back (another writer) loses it the compare-and-set: the service reads the store again and builds on it', async () => {
+    const { svc, store } = service();
+    await svc.update('d1', '', reported({ a: 1 }), { writer: 'api:k' });
+    const readsBefore = svc.storeReads;
+    // Another node writes version 2 with the revision the service has cached.
+    const stored = (await store.get('d1', '')) as StoredTwin;
+    const r = applyUpdate(stored.doc, reported({ b: 2 }), { now: 1_700_000_000, writer: 'edge:n2' });
+    assert.ok(r.ok);
+    assert.ok((await store.put('d1', '', { expectedRevision: stored.revision, doc: r.next, history: { op: 'update', version: 2, at: 0, writer: 'edge:n2' } })).ok);
+    const u = await svc.update('d1', '', reported({ c: 3 }), { writer: 'api:k' });
+    assert.equal(u.twin.version, 3, 'built on the other writer\'s version 2, not on the cached version 1');
+    assert.deepEqual(u.twin.state.reported, { a: 1, b: 2, c: 3 });
+    assert.ok(svc.storeReads > readsBefore, 'the lost compare-and-set made it read the store');
+  });
+
+  it('serves get() from the cache, and a deleted device from the store again (no twin, versions start over)', async () => {
+    const { svc } = service();
+    await svc.update('d1', '', reported({ a: 1 }), { writer: 'api:k' });
+    await svc.update('d1', 'cfg', reported({ b: 1 }), { writer: 'api:k' });
+    const reads = svc.storeReads;
+    assert.equal((await svc.get('d1', ''))?.version, 1);
+    assert.equal(svc.storeReads, reads, 'answered from the cache');
+    await svc.deleteDevice('d1');
+    assert.equal(await svc.get('d1', ''), undefined);
+    assert.equal(await svc.get('d1', 'cfg'), undefined);
+    const u = await svc.update('d1', '', reported({ z: 1 }), { writer: 'api:k' });
+    assert.equal(u.twin.version, 1);
+    assert.deepEqual(u.twin.state.reported, { z: 1 });
+  });
+
+  it('keeps at most cacheDevices devices; an evicted twin is read from the store and continues its version', async () => {
+    const { svc } = service(undefined, 2);
+    for (let i = 0; i < 5; i++) await svc.update(`d${i}`, '', reported({ i }), { writer: 'api:k' });
+    assert.ok(svc.cachedDevices <= 2, `cached ${svc.cachedDevices}`);
+    const reads = svc.storeReads;
+    const u = await svc.update('d0', '', reported({ again: true }), { writer: 'api:k' });
+    assert.equal(u.twin.version, 2);
+    assert.deepEqual(u.twin.state.reported, { i: 0, again: true });
+    assert.equal(svc.storeReads, reads + 1);
+  });
+
+  it('with cacheDevices 0 every request reads the store, and results are the same', async () => {
+    const { svc } = service(undefined, 0);
+    for (let v = 1; v <= 3; v++) assert.equal((await svc.update('d', '', reported({ v }), { writer: 'api:k' })).twin.version, v);
+    assert.equal(svc.cachedDevices, 0);
+    assert.equal(svc.storeReads, 3);
+  });
+
+  it('a failed write drops the cached record: the next update builds on what is stored, not on the failed one', async () => {
+    const { svc, store } = service();
+    await svc.update('d', '', reported({ a: 1 }), { writer: 'api:k' });
+    store.failNextWrites(1);
+    await assert.rejects(svc.update('d', '', reported({ lost: 1 }), { writer: 'api:k' }), (e: unknown) => (e as { code?: string }).code === 'TH_STORE_WRITE_FAILED');
+    const u = await svc.update('d', '', reported({ b: 2 }), { writer: 'api:k' });
+    assert.equal(u.twin.version, 2);
+    assert.deepEqual(u.twin.state.reported, { a: 1, b: 2 });
+  });
+
+  it('a failed store read fails that request only; the next one reads again', async () => {
+    const store = new (class extends MemoryTwinStore {
+      failReads = 1;
+      override get(deviceId: string, name: string): Promise<StoredTwin | undefined> {
+        if (this.failReads > 0) {
+          this.failReads--;
+          return Promise.reject(new Error('read failed (injected)'));
+        }
+        return super.get(deviceId, name);
+      }
+    })({ historySize: 10 });
+    const { svc } = service(store);
+    await assert.rejects(svc.update('d', '', reported({ a: 1 }), { writer: 'api:k' }), /read failed/);
+    assert.equal(svc.storeFailures, 1);
+    assert.equal((await svc.update('d', '', reported({ a: 2 }), { writer: 'api:k' })).twin.version, 1);
+  });
+
+  it('MQTT: the payload is read during the publish call; a socket buffer reused afterwards changes nothing, queued requests included', async () => {
+    const { held, publish, svc } = service();
+    // Two requests for one twin in one turn: the second waits in the queue behind the first.
+    const a = publish('$aws/things/t1/shadow/update', JSON.stringify(reported({ n: 1 })));
+    const b = publish('$aws/things/t1/shadow/update', JSON.stringify(reported({ m: 2 })));
+    a.fill(0x20);
+    b.fill(0x20);
+    await Promise.all(held);
+    const g = await svc.get('t1', '');
+    assert.equal(g?.version, 2);
+    assert.deepEqual(g?.state.reported, { n: 1, m: 2 });
+  });
+
+  it('MQTT: requests of one twin apply in arrival order, each on the previous one\'s version ("version … increases by one")', async () => {
+    const { held, publish, published, svc } = service();
+    for (let i = 1; i <= 40; i++) publish('$aws/things/t2/shadow/update', JSON.stringify({ state: { reported: { i } }, clientToken: `k${i}` }));
+    await Promise.all(held);
+    const accepted = published.filter((p) => p.topic === '$aws/things/t2/shadow/update/accepted');
+    assert.deepEqual(
+      accepted.map((p) => [p.doc.clientToken, p.doc.version]),
+      Array.from({ length: 40 }, (_, k) => [`k${k + 1}`, k + 1]),
+    );
+    assert.deepEqual((await svc.get('t2', ''))?.state.reported, { i: 40 });
+  });
+
+  it('MQTT: a payload that is a JSON string holding a document is not parsed twice: 400 on /rejected ("Invalid JSON")', async () => {
+    const { held, publish, published, svc } = service();
+    publish('$aws/things/t3/shadow/update', JSON.stringify(JSON.stringify(reported({ a: 1 }))));
+    await Promise.all(held);
+    const rej = published.find((p) => p.topic === '$aws/things/t3/shadow/update/rejected');
+    assert.equal(rej?.doc.code, 400);
+    assert.equal(await svc.get('t3', ''), undefined);
+  });
+
+  it('MQTT: a payload that is not UTF-8 is rejected with 415 (Device Shadow error messages), read from a reused buffer too', async () => {
+    const { held, publish, published } = service();
+    const buf = publish('$aws/things/t4/shadow/update', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
+    buf.fill(0x20);
+    await Promise.all(held);
+    assert.equal(published.find((p) => p.topic === '$aws/things/t4/shadow/update/rejected')?.doc.code, 415);
+  });
+});
