@@ -1,5 +1,5 @@
-// The `twinhub` command line: `start`, `config print|check`, `bench` (registered by
-// cli/bench/index.ts when present), and the HTTP API clients `device …`, `admin …` and `telemetry …`.
+// The `twinhub` command line: `start`, `config print|check`, `bench` and `simulate` (loaded
+// lazily, off the start path), and the HTTP API clients `device …`, `admin …` and `telemetry …`.
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommand } from './config-command.js';
 import { ExitCode } from './exit.js';
@@ -20,6 +20,8 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
   if (argv[2] !== 'start') {
     const { registerBenchCommand } = await import('./bench/index.js');
     registerBenchCommand(program);
+    const { registerSimulateCommand } = await import('./simulate/index.js');
+    registerSimulateCommand(program);
     const { registerDeviceCommand } = await import('./device-command.js');
     registerDeviceCommand(program);
     const { registerAdminCommand } = await import('./admin-command.js');
