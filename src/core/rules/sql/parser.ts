@@ -296,12 +296,7 @@ class Parser {
   private unary(): Expr {
     if (this.isOp('-')) {
       const t = this.next();
-      const arg = this.unary();
-      // -5 is the literal -5 (so folded constants print and parse back the same).
-      if (arg.kind === 'lit' && typeof arg.value === 'number') {
-        return { kind: 'lit', value: arg.value === 0 ? 0 : -arg.value, pos: t.pos };
-      }
-      return { kind: 'unary', op: '-', arg, pos: t.pos };
+      return { kind: 'unary', op: '-', arg: this.unary(), pos: t.pos };
     }
     if (this.isOp('+')) {
       this.next();

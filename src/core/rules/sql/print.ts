@@ -20,7 +20,7 @@ function printLit(v: string | number | boolean | null): string {
   if (v === null) return 'NULL';
   if (typeof v === 'string') return quoteString(v);
   if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
-  // Negative literals only arise from folding; print them parenthesised so they stay one operand.
+  // A negative literal (built by code, never parsed) prints as the unary minus the parser reads back.
   const t = Object.is(v, -0) ? '0' : String(v);
   return v < 0 ? '(' + t + ')' : t;
 }
