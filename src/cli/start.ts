@@ -1,11 +1,13 @@
 // `twinhub start`: load and validate the config, start the hub, stop it on SIGINT/SIGTERM.
 import { watch as watchFs } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import type { RunningHub } from '../main/hub.js';
 import { ENV_ADMIN_KEY } from '../config/schema.js';
-import { createLogger } from '../obs/log.js';
+import { createLogger, loggerOptionsOf } from '../obs/log.js';
+import { startCpuProfile, type CpuProfiler } from '../obs/profile.js';
 import { addConfigOptions, loadConfigFromCli } from './config-options.js';
 import { exitCodeOf, reportError } from './exit.js';
 import { handleStopSignals } from './signals.js';
@@ -60,11 +62,38 @@ function watchConfig(hub: RunningHub, opts: Record<string, unknown>, log: Logger
   }
 }
 
+/**
+ * `--cpu-prof [FILE]`: a V8 CPU profile of the whole run, from start to a graceful stop, written
+ * to FILE or to twinhub-<time>.cpuprofile in the current folder (open it in Chrome DevTools or
+ * speedscope). Recorded in-process through node:inspector, so no Node flag is needed.
+ */
+async function startProfileIfAsked(flag: unknown, log: Logger): Promise<(() => Promise<void>) | undefined> {
+  if (flag === undefined || flag === false) return undefined;
+  const file = resolvePath(typeof flag === 'string' ? flag : `twinhub-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+  let profiler: CpuProfiler;
+  try {
+    profiler = await startCpuProfile();
+  } catch (err) {
+    log.error({ err }, 'cannot start the CPU profiler; running without --cpu-prof');
+    return undefined;
+  }
+  log.info({ file }, 'CPU profile recording until the hub stops');
+  return async () => {
+    try {
+      await writeFile(file, JSON.stringify(await profiler.stop()));
+      process.stderr.write(`twinhub: CPU profile written to ${file}\n`);
+    } catch (err) {
+      log.error({ err, file }, 'cannot write the CPU profile');
+    }
+  };
+}
+
 export function registerStartCommand(program: Command): void {
   const cmd = program
     .command('start')
     .description('start the hub: MQTT broker and HTTP API (defaults: loopback only, data in ./data)')
-    .addHelpText('after', '\nEvery config key can also be set in the config file and as a TWINHUB_* variable; see docs/CONFIGURATION.md.\n');
+    .addHelpText('after', '\nEvery config key can also be set in the config file and as a TWINHUB_* variable; see docs/CONFIGURATION.md.\n')
+    .option('--cpu-prof [FILE]', 'record a V8 CPU profile until the hub stops (SIGINT/SIGTERM) and write it to FILE (default: twinhub-<time>.cpuprofile in the current folder)');
   addConfigOptions(cmd).action(async (opts: Record<string, unknown>) => {
     let loaded;
     try {
@@ -73,12 +102,22 @@ export function registerStartCommand(program: Command): void {
       reportError(err);
       process.exit(exitCodeOf(err));
     }
-    const log = createLogger({ level: loaded.config.log.level });
+    const log = createLogger(loggerOptionsOf(loaded.config.log));
+    const writeProfile = await startProfileIfAsked(opts.cpuProf, log);
     // Signals are handled from before the hub starts: a SIGTERM that arrives while it starts
     // (or just after it printed its addresses) stops it gracefully once it is up.
     let resolveHub!: (hub: RunningHub) => void;
     const hubReady = new Promise<RunningHub>((resolve) => (resolveHub = resolve));
-    handleStopSignals({ stop: async () => (await hubReady).stop(), log });
+    handleStopSignals({
+      stop: async () => {
+        try {
+          await (await hubReady).stop();
+        } finally {
+          await writeProfile?.();
+        }
+      },
+      log,
+    });
     try {
       // Loaded here so that `config` and `bench` do not load the broker and its store adapters.
       const { startHub } = await import('../main/hub.js');

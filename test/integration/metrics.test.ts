@@ -5,6 +5,9 @@
 // it did. The exposition is checked with a small parser of the text format 0.0.4
 // (prometheus.io/docs/instrumenting/exposition_formats/).
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createApiAuth } from '../../src/api/auth.js';
@@ -15,7 +18,7 @@ import { installProblemHandlers } from '../../src/api/problem.js';
 import { SHARED_SCHEMAS } from '../../src/api/schemas.js';
 import { createMetrics, type HubMetrics } from '../../src/obs/metrics.js';
 import { api } from '../helpers/api.js';
-import { startTestHub, TEST_ADMIN_KEY, type TestHub } from '../helpers/hub.js';
+import { startHubProcess, startTestHub, TEST_ADMIN_KEY, type TestHub } from '../helpers/hub.js';
 import { cleanupClients, connect, waitFor } from '../helpers/mqtt.js';
 
 // ------------------------------------------------------------------ a text format 0.0.4 parser
@@ -380,5 +383,23 @@ describe('profiling endpoints (admin only)', () => {
     assert.match(r.body.slice(0, 100), /^\{"snapshot":\{"meta":/);
     assert.ok(r.body.trimEnd().endsWith('}'));
     assert.equal((await import('../../src/obs/profile.js')).profilerBusy(), undefined);
+  });
+});
+
+describe('twinhub start --cpu-prof', () => {
+  test('a graceful stop (SIGTERM) writes the profile of the run to the named file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'twinhub-prof-'));
+    try {
+      const file = join(dir, 'run.cpuprofile');
+      const p = await startHubProcess(['--cpu-prof', file]);
+      const r = await p.stop();
+      assert.equal(r.code, 0, p.stderr());
+      assert.match(p.stderr(), /CPU profile written to .*run\.cpuprofile/);
+      const profile = JSON.parse(await readFile(file, 'utf8'));
+      assert.ok(Array.isArray(profile.nodes) && profile.nodes.length > 0);
+      assert.ok(profile.endTime > profile.startTime);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
