@@ -288,6 +288,18 @@ describe('metrics of a running hub', () => {
     assert.ok(fams.has('process_resident_memory_bytes'));
   });
 
+  test('every metric the Grafana dashboard (docs/grafana-dashboard.json) queries is exported', async () => {
+    const dashboard = JSON.parse(await readFile(new URL('../../docs/grafana-dashboard.json', import.meta.url), 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const fams = await scrape();
+    const used = new Set<string>();
+    for (const p of dashboard.panels) for (const tg of p.targets ?? []) for (const m of tg.expr.matchAll(/\b((?:twinhub|nodejs|process)_[a-z0-9_]+)/g)) used.add(m[1]!);
+    assert.ok(used.size > 30);
+    for (const name of used) {
+      const family = fams.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
+      assert.ok(fams.has(family), `the dashboard queries ${name}, which the hub does not export`);
+    }
+  });
+
   test('addCollector adds scrape-time metrics (rules) and removes them; a taken name is refused', async () => {
     let hits = 3;
     const remove = metrics.addCollector({
