@@ -30,6 +30,8 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
     registerBackupCommand(program);
     const { registerTelemetryCommand } = await import('./telemetry-command.js');
     registerTelemetryCommand(program);
+    const { registerTwinCommand } = await import('./twin-command.js');
+    registerTwinCommand(program);
   }
   return program;
 }
