@@ -142,10 +142,9 @@ export async function runSimulation(o: SimOptions, hooks: RunHooks = {}): Promis
     try {
       await commander.connect();
       commanderUp = true;
-      // After the ramp, when most devices are up; in a short run no later than a quarter in.
-      const at = Math.max(0, startAt + Math.min(o.ramp * 1000 + 500, o.duration * 250) - Date.now());
-      if (at < o.duration * 1000 + startAt - Date.now()) timers.push(setTimeout(() => commander.start(), at));
-      timers.push(setTimeout(() => commander.stopIssuing(), Math.max(0, startAt + o.duration * 1000 - Date.now())));
+      // The last requests go a little before the end, so their devices are still there to answer.
+      const stopAt = startAt + o.duration * 1000 - Math.min(500, o.duration * 100);
+      timers.push(setTimeout(() => commander.stopIssuing(), Math.max(0, stopAt - Date.now())));
     } catch (err) {
       agg.errors.add('commander', (err as Error).message);
     }
@@ -153,8 +152,17 @@ export async function runSimulation(o: SimOptions, hooks: RunHooks = {}): Promis
 
   // Once a second: the commander's second, and a progress report of the last complete second.
   let sec = 0;
+  let issuing = false;
   const tickSecond = (): void => {
     if (commanderUp) agg.add(commander.take(sec), false);
+    // Commands start once every device is up (a command to a device not yet connected goes
+    // nowhere), or two seconds after the ramp when some never come up (refusals, a storm).
+    const last = agg.lastComplete();
+    const allUp = last >= 0 && (agg.second(last)?.connected ?? 0) >= o.devices;
+    if (commanderUp && !issuing && (Date.now() - startAt) / 1000 < o.duration - 1 && (allUp || sec >= o.ramp + 2)) {
+      issuing = true;
+      commander.start();
+    }
     sec++;
     if (hooks.progress) hooks.progress(progressOf(o, agg, startAt));
     timers.push(setTimeout(tickSecond, Math.max(0, startAt + (sec + 1) * 1000 + 150 - Date.now())));
