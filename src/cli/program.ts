@@ -1,5 +1,5 @@
 // The `twinhub` command line: `start`, `config print|check`, `bench` and `simulate` (loaded
-// lazily, off the start path), and the HTTP API clients `device …`, `admin …` and `telemetry …`.
+// lazily, off the start path), and the HTTP API clients `device …`, `admin …`, `telemetry …` and `rules …`.
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommand } from './config-command.js';
 import { ExitCode } from './exit.js';
@@ -32,6 +32,8 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
     registerTelemetryCommand(program);
     const { registerTwinCommand } = await import('./twin-command.js');
     registerTwinCommand(program);
+    const { registerRulesCommand } = await import('./rules-command.js');
+    registerRulesCommand(program);
   }
   return program;
 }
