@@ -10,6 +10,7 @@ export type StringFormat = 'path' | 'url-path' | 'topic-filter' | 'name';
 export type ValueSchema =
   | { type: 'string'; format?: StringFormat; nullable?: boolean }
   | { type: 'integer'; min: number; max: number }
+  | { type: 'number'; min: number; max: number }
   | { type: 'boolean'; nullable?: boolean }
   | { type: 'enum'; values: readonly string[] }
   /** A listener address; always nullable (null disables the listener). */
@@ -179,6 +180,11 @@ export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
     retention: key(seconds(100 * 365 * 86400), 'Seconds raw points and rollups are kept; 0 keeps them forever.'),
     checkpointInterval: key({ type: 'integer', min: 1, max: 86400 }, 'Seconds between checkpoints that move open chunks out of the write-ahead log.'),
     deadLetterTopic: key({ type: 'string' }, 'Topic where payloads and fields that could not be stored are published with the reason (only when someone subscribes).'),
+  }),
+  traces: group('OpenTelemetry traces of the message path (publish → route → rule → action → webhook), exported over OTLP/HTTP. Off without an endpoint.', {
+    otlpEndpoint: key({ type: 'string', nullable: true }, 'OTLP/HTTP traces endpoint; null turns tracing off (and costs nothing).', { example: 'http://127.0.0.1:4318/v1/traces' }),
+    serviceName: key({ type: 'string', format: 'name' }, 'The `service.name` of the hub\'s spans.'),
+    sampleRatio: key({ type: 'number', min: 0, max: 1 }, 'Share of messages without a `traceparent` user property that are traced; messages with a sampled traceparent are always traced.', { example: '0.01' }),
   }),
   api: group('The HTTP API (`/api/v1`).', {
     rateLimit: key({ type: 'integer', min: 0, max: 1_000_000 }, 'Requests per second per API key or token; over it requests get 429. 0 is unlimited.'),

@@ -141,6 +141,11 @@ export interface TwinhubConfig {
     checkpointInterval: number;
     deadLetterTopic: string;
   };
+  traces: {
+    otlpEndpoint: string | null;
+    serviceName: string;
+    sampleRatio: number;
+  };
   api: {
     /** Requests per second per API key; 0 unlimited. */
     rateLimit: number;
@@ -217,6 +222,7 @@ export const DEFAULT_CONFIG: TwinhubConfig = {
     checkpointInterval: 60,
     deadLetterTopic: '$telemetry/deadletter',
   },
+  traces: { otlpEndpoint: null, serviceName: 'twinhub', sampleRatio: 0.01 },
   api: {
     rateLimit: 100,
     rateBurst: 200,

@@ -18,6 +18,8 @@ export function describeExpected(schema: ValueSchema): string {
       return describeFormat(schema.format) + (schema.nullable ? ' or null' : '');
     case 'integer':
       return `an integer ${schema.min}..${schema.max}`;
+    case 'number':
+      return `a number ${schema.min}..${schema.max}`;
     case 'boolean':
       return schema.nullable ? 'true, false or null' : 'true or false';
     case 'enum':
@@ -100,6 +102,12 @@ export function parseValue(schema: ValueSchema, raw: unknown, mode: Mode, report
       let n: unknown = raw;
       if (mode === 'text' && typeof raw === 'string') n = /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
       if (typeof n !== 'number' || !Number.isInteger(n) || n < schema.min || n > schema.max) return expected();
+      return n;
+    }
+    case 'number': {
+      let n: unknown = raw;
+      if (mode === 'text' && typeof raw === 'string') n = /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+      if (typeof n !== 'number' || !Number.isFinite(n) || n < schema.min || n > schema.max) return expected();
       return n;
     }
     case 'boolean': {

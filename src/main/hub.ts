@@ -43,6 +43,7 @@ import type { BrokerStore } from '../ports/broker-store.js';
 import type { Listener } from '../transport/listener.js';
 import { startListeners } from '../transport/start-listeners.js';
 import { readTlsMaterial } from '../transport/tls.js';
+import { Tracing } from '../obs/tracing.js';
 import { applyLiveKeys, diffConfig, type ConfigDiff } from './reload.js';
 import { listeningLine, READY_LINE } from './startup-lines.js';
 
@@ -60,6 +61,8 @@ export interface RunningHub {
   readonly broker: Broker;
   readonly registry: Registry;
   readonly twins: TwinService;
+  /** OpenTelemetry traces (disabled without traces.otlpEndpoint). */
+  readonly tracing: Tracing;
   /** Undefined when telemetry.enabled is false. */
   readonly telemetry: TelemetryService | undefined;
   /**
@@ -180,6 +183,7 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   // Certificate files are configuration: check them before anything is opened or bound.
   if (config.mqtts) await readTlsMaterial(config.tls);
   const jwtKeys = await loadJwtKeys(config);
+  const tracing = Tracing.fromConfig(config.traces);
   const store = await openStore(config, log);
   let registryStore: RegistryStore;
   try {
@@ -219,6 +223,8 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
       version: VERSION,
     });
     registry.attach(broker);
+    // First listener on message.publish: the services after it find the message's span.
+    tracing.attach(broker);
     const { historySize, ...shadowLimits } = config.twins;
     twinStore = await openTwinStore(config, historySize);
     twins = new TwinService({ broker, store: twinStore, limits: { ...AWS_SHADOW_LIMITS, ...shadowLimits }, log: childLog('twins') });
@@ -336,6 +342,7 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
           ['closing the store', () => store.close()],
           ['closing the registry store', () => registryStore.close()],
           ['closing the twin store', () => runningTwinStore.close()],
+          ['flushing traces', () => tracing.shutdown()],
         ],
         log,
       );
@@ -362,5 +369,5 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     return diff;
   };
 
-  return { config, addresses, broker: running, registry: runningRegistry, twins: runningTwins, telemetry: runningTelemetry, reload, stop };
+  return { config, addresses, broker: running, registry: runningRegistry, twins: runningTwins, telemetry: runningTelemetry, tracing, reload, stop };
 }

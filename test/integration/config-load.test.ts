@@ -113,6 +113,7 @@ describe('config precedence', () => {
       let expected: unknown;
       switch (v.type) {
         case 'integer':
+        case 'number':
           text = String(v.min);
           expected = v.min;
           break;
