@@ -25,6 +25,8 @@ describe('simulate options', () => {
     assert.equal(big.sourceAddresses, true, 'many loopback connections spread over source addresses');
     assert.equal(resolveSimOptions({ devices: '45000', url: 'mqtt://10.0.0.5:1883' }, 'a').sourceAddresses, false);
     assert.equal(resolveSimOptions({ duration: '2m', ramp: '500ms', churn: '5%' }, 'a').duration, 120);
+    assert.equal(resolveSimOptions({ duration: '4' }, 'a').ramp, 2, "the profile's 5 s ramp fits in half of a short run");
+    assert.equal(resolveSimOptions({ duration: '4', ramp: '6' }, 'a').ramp, 6, '--ramp is taken as given');
     assert.throws(() => resolveSimOptions({ devices: '40000', workers: '1' }, 'a'), /20,000 files/);
     assert.throws(() => resolveSimOptions({ devices: '0' }, 'a'), OptionError);
     assert.throws(() => resolveSimOptions({ duration: '0' }, 'a'), /above 0/);

@@ -204,7 +204,8 @@ export function resolveSimOptions(raw: RawSimOptions, runId: string): SimOptions
     devices,
     duration,
     profile,
-    ramp: raw.ramp === undefined ? profile.ramp : secondsOpt(raw.ramp, '--ramp', 0),
+    // The profile's ramp fits into short runs (at most half the duration); --ramp is taken as given.
+    ramp: raw.ramp === undefined ? Math.min(profile.ramp, duration / 2) : secondsOpt(raw.ramp, '--ramp', 0),
     churn,
     chaos: raw.chaos === true,
     protocol,
