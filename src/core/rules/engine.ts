@@ -478,7 +478,7 @@ export class RuleEngine {
       else row = rule.compiled.evaluate(input);
     } catch (err) {
       counters.evalErrors++;
-      ctx ??= new MessageContext(input, hops, this.now());
+      ctx ??= new MessageContext(input, hops, input.timestamp);
       this.recordError(rule, 'evaluate', err, ctx, undefined);
       return ctx;
     } finally {
@@ -489,10 +489,10 @@ export class RuleEngine {
     }
     if (row !== undefined) {
       counters.passedWhere++;
-      ctx ??= new MessageContext(input, hops, this.now());
+      ctx ??= new MessageContext(input, hops, input.timestamp);
       this.queueActions(rule, row, ctx);
     } else if (rows !== undefined && rows.length > 0) {
-      ctx ??= new MessageContext(input, hops, this.now());
+      ctx ??= new MessageContext(input, hops, input.timestamp);
       for (const r of rows) {
         counters.passedWhere++;
         this.queueActions(rule, r, ctx);
@@ -510,11 +510,11 @@ export class RuleEngine {
         try {
           row = list[i]!.evaluate(input);
         } catch (err) {
-          ctx ??= new MessageContext(input, hops, this.now());
+          ctx ??= new MessageContext(input, hops, input.timestamp);
           this.recordError(rule, `alert#${index} clear`, err, ctx, undefined);
         }
         if (row !== undefined) {
-          ctx ??= new MessageContext(input, hops, this.now());
+          ctx ??= new MessageContext(input, hops, input.timestamp);
           this.push({ rule, action: rule.actions.find((a) => a.index === index)!, row, ctx, clear: true });
         }
         break;
