@@ -48,7 +48,7 @@ export interface LmdbTwinStoreOptions {
   fsync: boolean;
   /** History entries kept per twin (default 100); 0 keeps none. */
   historySize?: number;
-  /** Keys whose revision, history seq and last JSON sections stay cached (LRU, default 100,000). */
+  /** Keys whose revision, history seq and last JSON sections stay cached (LRU, default 50,000). */
   cachedKeys?: number;
 }
 
@@ -67,11 +67,11 @@ interface KeyState {
   h: number;
   /** Whether this process already removed the key's history beyond historySize (then one remove per write suffices). */
   trimmed: boolean;
-  /** JSON of sections of the last document written, by identity (see encodeDoc). */
+  /** The sections of the last document written, with the JSON of those that were unchanged ('' otherwise; see fragmentsOf). */
   frags: Fragments | undefined;
 }
 
-/** The four sections of a document whose JSON is kept for the next write. */
+/** The four sections of a document and their JSON ('' when not kept or absent). */
 interface Fragments {
   desired: object | undefined;
   desiredJson: string;
@@ -97,8 +97,8 @@ interface Turn {
   reject: (err: unknown) => void;
 }
 
-/** Keys whose state stays cached (about 200 B each with their fragments' strings shared). */
-const DEFAULT_CACHED_KEYS = 100_000;
+/** Keys whose state stays cached (docs/TWINS.md "Performance": about 1 KB each beside the service's cache). */
+const DEFAULT_CACHED_KEYS = 50_000;
 
 const REVISION_KEY = Buffer.from('revision');
 const noop = (): void => undefined;
@@ -194,8 +194,8 @@ export class LmdbTwinStore implements TwinStore {
     let json = `{"r":${revision},"h":${next.h}`;
     if (doc !== undefined) {
       const frags = fragmentsOf(doc, state.frags);
-      next.frags = frags;
-      json += `,"d":${encodeDoc(doc, frags)}`;
+      next.frags = frags.keep;
+      json += `,"d":${encodeDoc(doc, frags.json)}`;
     }
     if (tombstone !== undefined) json += `,"t":${JSON.stringify(tombstone)}`;
     json += '}';
@@ -407,25 +407,45 @@ function prefixEnd(prefix: Buffer): Buffer {
   return e;
 }
 
-/** The JSON of the document's four sections, reusing `prev`'s for those it shares by identity. */
-function fragmentsOf(doc: ShadowDocument, prev: Fragments | undefined): Fragments {
+/**
+ * The JSON of the document's four sections, reusing `prev`'s for those it shares by identity.
+ * Kept for the next write (in the key's cache entry) only where the section was the same object
+ * as in the previous write: a section that changed is likely to change again (the reported state
+ * of a device that reports), so its JSON is not worth the memory; `json` holds what to write now.
+ */
+function fragmentsOf(doc: ShadowDocument, prev: Fragments | undefined): { keep: Fragments; json: Fragments } {
   const { desired, reported } = doc.state;
   const md = doc.metadata.desired;
   const mr = doc.metadata.reported;
-  return {
+  const sameD = prev !== undefined && prev.desired === desired;
+  const sameR = prev !== undefined && prev.reported === reported;
+  const sameMd = prev !== undefined && prev.metaDesired === md;
+  const sameMr = prev !== undefined && prev.metaReported === mr;
+  const json: Fragments = {
     desired,
-    desiredJson: prev !== undefined && prev.desired === desired ? prev.desiredJson : json(desired),
+    desiredJson: sameD && prev.desiredJson !== '' ? prev.desiredJson : encode(desired),
     reported,
-    reportedJson: prev !== undefined && prev.reported === reported ? prev.reportedJson : json(reported),
+    reportedJson: sameR && prev.reportedJson !== '' ? prev.reportedJson : encode(reported),
     metaDesired: md,
-    metaDesiredJson: prev !== undefined && prev.metaDesired === md ? prev.metaDesiredJson : json(md),
+    metaDesiredJson: sameMd && prev.metaDesiredJson !== '' ? prev.metaDesiredJson : encode(md),
     metaReported: mr,
-    metaReportedJson: prev !== undefined && prev.metaReported === mr ? prev.metaReportedJson : json(mr),
+    metaReportedJson: sameMr && prev.metaReportedJson !== '' ? prev.metaReportedJson : encode(mr),
   };
+  const keep: Fragments = {
+    desired,
+    desiredJson: sameD ? json.desiredJson : '',
+    reported,
+    reportedJson: sameR ? json.reportedJson : '',
+    metaDesired: md,
+    metaDesiredJson: sameMd ? json.metaDesiredJson : '',
+    metaReported: mr,
+    metaReportedJson: sameMr ? json.metaReportedJson : '',
+  };
+  return { keep, json };
 }
 
 /** JSON of a section, '' when absent. */
-function json(v: object | undefined): string {
+function encode(v: object | undefined): string {
   return v === undefined ? '' : JSON.stringify(v);
 }
 

@@ -45,8 +45,8 @@ export interface TwinServiceDeps {
   /** The writer id recorded for an MQTT request (history, version vector); default writerOfMessage. */
   writerOf?: (msg: Message) => string;
   /**
-   * Devices whose twins stay cached (document, revision, topics; LRU, default 100,000). About
-   * 2 KB of heap per cached twin of a few fields (docs/TWINS.md "Performance"); 0 caches nothing
+   * Devices whose twins stay cached (document, revision, topics; LRU, default 50,000). About
+   * 2 KB of heap per cached twin of five fields (docs/TWINS.md "Performance"); 0 caches nothing
    * beyond the twins with requests in flight.
    */
   cacheDevices?: number;
@@ -162,7 +162,7 @@ type Outcome =
 const ORIGIN: MessageOrigin = { protocol: 'sys', clientId: '' };
 /** Store compare-and-set conflicts (another node wrote the twin) retried before answering 409. */
 const CAS_RETRIES = 5;
-const DEFAULT_CACHE_DEVICES = 100_000;
+const DEFAULT_CACHE_DEVICES = 50_000;
 /** Idle devices looked at per eviction (busy ones are skipped; the cache may briefly exceed its bound by those). */
 const EVICT_SCAN = 16;
 const noop = (): void => undefined;
