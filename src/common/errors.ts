@@ -58,6 +58,12 @@ export const Errors = {
   TWIN_INVALID: { code: 'TH_TWIN_INVALID', status: 400 },
   VERSION_CONFLICT: { code: 'TH_VERSION_CONFLICT', status: 409 },
   PRECONDITION_FAILED: { code: 'TH_PRECONDITION_FAILED', status: 412 },
+  // Rules
+  RULE_INVALID: { code: 'TH_RULE_INVALID', status: 400, hint: 'Fix the rule at the line, column and key path given in `errors`.' },
+  RULE_NOT_FOUND: { code: 'TH_RULE_NOT_FOUND', status: 404 },
+  ALERT_NOT_FOUND: { code: 'TH_ALERT_NOT_FOUND', status: 404 },
+  // Operations
+  PROFILER_BUSY: { code: 'TH_PROFILER_BUSY', status: 409, hint: 'Wait for the running profile or snapshot to finish.' },
   // Telemetry
   TELEMETRY_QUERY_INVALID: { code: 'TH_TELEMETRY_QUERY_INVALID', status: 400 },
   SCHEMA_INCOMPATIBLE: { code: 'TH_SCHEMA_INCOMPATIBLE', status: 409 },

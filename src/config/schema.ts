@@ -16,6 +16,8 @@ export type ValueSchema =
   /** A listener address; always nullable (null disables the listener). */
   | { type: 'address' }
   | { type: 'list'; item: ValueSchema }
+  /** An object of names to values (log.components). */
+  | { type: 'map'; value: ValueSchema }
   /** Objects occur only as list items (acl rules, priority classes, telemetry mappings); fields are required unless listed in `optional`. */
   | { type: 'object'; fields: Readonly<Record<string, ValueSchema>>; optional?: readonly string[] };
 
@@ -46,7 +48,9 @@ export type SchemaFor<T> = {
     : T[K] extends readonly unknown[]
       ? KeyDef
       : T[K] extends object
-        ? GroupDef<T[K]>
+        ? string extends keyof T[K]
+          ? KeyDef // an index signature: a map key (log.components), not a group
+          : GroupDef<T[K]>
         : KeyDef;
 };
 
@@ -181,6 +185,20 @@ export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
     checkpointInterval: key({ type: 'integer', min: 1, max: 86400 }, 'Seconds between checkpoints that move open chunks out of the write-ahead log.'),
     deadLetterTopic: key({ type: 'string' }, 'Topic where payloads and fields that could not be stored are published with the reason (only when someone subscribes).'),
   }),
+  rules: group('The rule engine (docs/RULES.md): SQL rules in YAML files, watched and applied without a restart.', {
+    enabled: key({ type: 'boolean' }, 'Run the rule engine.'),
+    folder: key({ type: 'string', format: 'path', nullable: true }, 'Folder of the rule files (`*.yaml`), the one source of truth (rules changed over the API are written there); null is `<data>/rules`.', { example: '/etc/twinhub/rules' }),
+    maxHops: key({ type: 'integer', min: 1, max: 100 }, 'Rule hops a message may carry (a rule\'s output feeding a rule…); one more is dropped and counted, which stops loops.'),
+    errorLogSize: key({ type: 'integer', min: 1, max: 10_000 }, 'Errors kept per rule, with the offending message, for `GET /api/v1/rules/{id}/errors`.'),
+    laneQueueSize: key({ type: 'integer', min: 1, max: 10_000_000 }, 'Actions one priority lane holds; beyond, new actions of that lane are dropped and counted.'),
+    rescanInterval: key(seconds(86400), 'Seconds between rescans of the rule folder besides file-change events; 0 relies on events only.'),
+    webhook: group('Webhook actions.', {
+      queueSize: key({ type: 'integer', min: 1, max: 10_000_000 }, 'Calls queued or waiting for a retry; beyond, calls are refused and counted.'),
+      concurrency: key({ type: 'integer', min: 1, max: 10_000 }, 'Requests in flight at most.'),
+      breakerThreshold: key({ type: 'integer', min: 1, max: 1000 }, 'Consecutive failures that open an endpoint\'s circuit breaker.'),
+      breakerCoolDown: key(seconds(86400), 'Seconds an open circuit waits before a trial request.'),
+    }),
+  }),
   traces: group('OpenTelemetry traces of the message path (publish → route → rule → action → webhook), exported over OTLP/HTTP. Off without an endpoint.', {
     otlpEndpoint: key({ type: 'string', nullable: true }, 'OTLP/HTTP traces endpoint; null turns tracing off (and costs nothing).', { example: 'http://127.0.0.1:4318/v1/traces' }),
     serviceName: key({ type: 'string', format: 'name' }, 'The `service.name` of the hub\'s spans.'),
@@ -199,8 +217,13 @@ export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
   sys: group('The `$SYS/broker/...` topics.', {
     interval: key(seconds(86400), 'Seconds between `$SYS/broker` updates; 0 disables them.'),
   }),
-  log: group('Logging (JSON lines on stderr).', {
+  metrics: group('Prometheus metrics at `/metrics` on the HTTP listener (docs/OPERATIONS.md).', {
+    requireKey: key({ type: 'boolean' }, 'Require an API key (any role) to read `/metrics`; by default it is open, as exporters usually are.'),
+  }),
+  log: group('Logging on stderr: JSON lines, or readable lines in a terminal.', {
     level: key({ type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, 'Lowest level written.', { flag: '--log-level', example: 'debug' }),
+    components: key({ type: 'map', value: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } }, 'Levels per component (broker, registry, twins, telemetry, transport, http, rules), overriding `log.level`.', { example: '{"broker":"debug","http":"warn"}' }),
+    format: key({ type: 'enum', values: ['auto', 'json', 'pretty'] }, '`auto` writes readable lines when stderr is a terminal and JSON lines otherwise.'),
   }),
 };
 

@@ -141,6 +141,23 @@ export interface TwinhubConfig {
     checkpointInterval: number;
     deadLetterTopic: string;
   };
+  rules: {
+    enabled: boolean;
+    /** Folder of rules/*.yaml; null: <data>/rules. */
+    folder: string | null;
+    maxHops: number;
+    errorLogSize: number;
+    laneQueueSize: number;
+    /** Seconds between rescans of the folder (besides file-change events); 0 none. */
+    rescanInterval: number;
+    webhook: {
+      queueSize: number;
+      concurrency: number;
+      breakerThreshold: number;
+      /** Seconds. */
+      breakerCoolDown: number;
+    };
+  };
   traces: {
     otlpEndpoint: string | null;
     serviceName: string;
@@ -163,8 +180,13 @@ export interface TwinhubConfig {
     /** Seconds between $SYS/broker updates; 0 disables. */
     interval: number;
   };
+  metrics: {
+    requireKey: boolean;
+  };
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+    components: Record<string, 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>;
+    format: 'auto' | 'json' | 'pretty';
   };
 }
 
@@ -222,6 +244,15 @@ export const DEFAULT_CONFIG: TwinhubConfig = {
     checkpointInterval: 60,
     deadLetterTopic: '$telemetry/deadletter',
   },
+  rules: {
+    enabled: true,
+    folder: null,
+    maxHops: 8,
+    errorLogSize: 50,
+    laneQueueSize: 10_000,
+    rescanInterval: 5,
+    webhook: { queueSize: 10_000, concurrency: 16, breakerThreshold: 5, breakerCoolDown: 30 },
+  },
   traces: { otlpEndpoint: null, serviceName: 'twinhub', sampleRatio: 0.01 },
   api: {
     rateLimit: 100,
@@ -229,5 +260,6 @@ export const DEFAULT_CONFIG: TwinhubConfig = {
     jwt: { keyFile: null, alg: 'RS256', issuer: null, audience: null },
   },
   sys: { interval: 10 },
-  log: { level: 'info' },
+  metrics: { requireKey: false },
+  log: { level: 'info', components: {}, format: 'auto' },
 };

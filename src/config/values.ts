@@ -28,6 +28,8 @@ export function describeExpected(schema: ValueSchema): string {
       return ADDRESS_EXPECTED.replace(/^expected /, '');
     case 'list':
       return `a list of ${describeExpected(schema.item)}`;
+    case 'map':
+      return `an object of names to ${describeExpected(schema.value)}`;
     case 'object':
       return `{${Object.keys(schema.fields).map((k) => (schema.optional?.includes(k) ? `${k}?` : k)).join(', ')}}`;
   }
@@ -150,6 +152,26 @@ export function parseValue(schema: ValueSchema, raw: unknown, mode: Mode, report
         const v = parseValue(schema.item, list[i], 'typed', report, `${subPath}[${i}]`);
         if (v === INVALID) ok = false;
         else out.push(v);
+      }
+      return ok ? out : INVALID;
+    }
+    case 'map': {
+      let obj: unknown = raw;
+      if (mode === 'text' && typeof raw === 'string') {
+        try {
+          obj = raw.trim() === '' ? {} : JSON.parse(raw);
+        } catch (err) {
+          return fail(`expected a JSON object (${(err as Error).message}), got ${showValue(raw)}`);
+        }
+      }
+      if (obj === null && mode === 'typed') return {};
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return fail(`expected ${describeExpected(schema)}, got ${showValue(raw)}`);
+      const out: Record<string, unknown> = {};
+      let ok = true;
+      for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+        const parsed = parseValue(schema.value, v, 'typed', report, `${subPath}.${k}`);
+        if (parsed === INVALID) ok = false;
+        else out[k] = parsed;
       }
       return ok ? out : INVALID;
     }

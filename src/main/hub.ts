@@ -26,7 +26,7 @@ import { createIngestor } from '../core/telemetry/ingest/index.js';
 import { TelemetryService } from '../core/telemetry/service.js';
 import type { SeriesStore } from '../ports/series-store.js';
 import type { RegistryStore } from '../ports/registry-store.js';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startHttpServer, type HttpServer } from '../api/server.js';
 import type { Readiness } from '../api/plugins/health.js';
@@ -38,12 +38,18 @@ import { VERSION } from '../common/version.js';
 import { createStaticAuthHooks } from '../core/broker/static-auth.js';
 import { Hooks } from '../core/hooks.js';
 import { MemoryBrokerStore } from '../adapters/memory/broker-store.js';
-import { createLogger } from '../obs/log.js';
+import { createLogger, levelControl, loggerOptionsOf } from '../obs/log.js';
+import { createMetrics, type HubMetrics } from '../obs/metrics.js';
+import { metricsPlugin } from '../api/plugins/metrics.js';
+import { debugPlugin } from '../api/plugins/debug.js';
 import type { BrokerStore } from '../ports/broker-store.js';
 import type { Listener } from '../transport/listener.js';
 import { startListeners } from '../transport/start-listeners.js';
 import { readTlsMaterial } from '../transport/tls.js';
 import { Tracing } from '../obs/tracing.js';
+import { RuleEngine } from '../core/rules/engine.js';
+import { addRuleMetrics } from '../obs/rule-metrics.js';
+import { rulesPlugin } from '../api/plugins/rules.js';
 import { applyLiveKeys, diffConfig, type ConfigDiff } from './reload.js';
 import { listeningLine, READY_LINE } from './startup-lines.js';
 
@@ -61,6 +67,10 @@ export interface RunningHub {
   readonly broker: Broker;
   readonly registry: Registry;
   readonly twins: TwinService;
+  /** The rule engine; undefined when rules.enabled is false. */
+  readonly rules: RuleEngine | undefined;
+  /** Prometheus metrics (served at /metrics); the rule engine adds collectors. */
+  readonly metrics: HubMetrics;
   /** OpenTelemetry traces (disabled without traces.otlpEndpoint). */
   readonly tracing: Tracing;
   /** Undefined when telemetry.enabled is false. */
@@ -168,7 +178,7 @@ async function runAll(steps: ReadonlyArray<readonly [string, () => Promise<void>
 }
 
 export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}): Promise<RunningHub> {
-  const log = opts.log ?? createLogger({ level: config.log.level });
+  const log = opts.log ?? createLogger(loggerOptionsOf(config.log));
   // Component loggers are kept so a reloaded log.level reaches them (a pino child keeps the level
   // it was created with).
   const componentLogs: Logger[] = [];
@@ -211,6 +221,8 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   let seriesStore: SeriesStore | undefined;
   let telemetry: TelemetryService | undefined;
   let schemaStore: SchemaStore | undefined;
+  let metrics: HubMetrics | undefined;
+  let rules: RuleEngine | undefined;
   try {
     registry = await Registry.open({ store: registryStore, config, log: childLog('registry'), ...(jwtKeys.fleet === undefined ? {} : { fleetKey: jwtKeys.fleet }) });
     const adminKey = await registry.bootstrapAdminKey(opts.adminKey);
@@ -262,12 +274,44 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     }
     await broker.start();
     brokerStarted = true;
+    if (config.rules.enabled) {
+      const r = config.rules;
+      rules = new RuleEngine({
+        broker,
+        log: childLog('rules'),
+        folder: resolve(r.folder ?? join(config.data, 'rules')),
+        twins,
+        ...(telemetry === undefined ? {} : { telemetry }),
+        registry,
+        tracing,
+        options: {
+          maxHops: r.maxHops,
+          errorLogSize: r.errorLogSize,
+          laneQueueSize: r.laneQueueSize,
+          rescanMs: r.rescanInterval * 1000,
+          webhook: { queueSize: r.webhook.queueSize, concurrency: r.webhook.concurrency, breakerThreshold: r.webhook.breakerThreshold, breakerCoolDownMs: r.webhook.breakerCoolDown * 1000 },
+        },
+      });
+      await rules.start();
+    }
     listeners = await startListeners(config, broker, childLog('transport'));
     const reg = registry;
     const b = broker;
     const auth = createApiAuth({ registry: reg, config, ...(jwtKeys.api === undefined ? {} : { jwtKey: jwtKeys.api }) });
+    const twinsForMetrics = twinService;
+    const telemetryForMetrics = telemetry;
+    metrics = createMetrics(
+      { broker: () => b, registry: () => reg, apiAuth: () => auth.counters, twins: () => twinsForMetrics, telemetry: () => telemetryForMetrics },
+      { version: VERSION },
+    );
+    const m = metrics;
+    if (rules !== undefined) addRuleMetrics(m, rules);
     const resources = async (app: FastifyInstance): Promise<void> => {
+      // First: its onResponse hook times every route registered after it.
+      await app.register(metricsPlugin, { metrics: m, auth, requireKey: config.metrics.requireKey });
+      await app.register(debugPlugin, { auth });
       await app.register(devicesPlugin, { auth, registry: reg });
+      if (rules !== undefined) await app.register(rulesPlugin, { auth, engine: rules });
       await app.register(aclPlugin, { auth, registry: reg });
       await app.register(messagesPlugin, { auth, registry: reg, broker: b });
       await app.register(twinsPlugin, { auth, twins: twinService, deviceExists: async (id) => (await reg.store.getDevice(id)) !== undefined });
@@ -286,6 +330,7 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     await runAll(
       [
         ['closing listeners', async () => void (await Promise.all(listeners.map((l) => l.close())))],
+        ['stopping rules', async () => rules?.stop()],
         ['stopping twins', async () => twins?.stop()],
         ['broker shutdown', async () => (brokerStarted ? broker!.shutdown() : undefined)],
         ['stopping telemetry', async () => telemetry?.stop()],
@@ -305,6 +350,8 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   const runningTelemetry = telemetry;
   const runningSeriesStore = seriesStore;
   const runningSchemas = schemaStore;
+  const runningMetrics = metrics;
+  const runningRules = rules;
 
   const addresses: HubAddresses = {};
   for (const l of listeners) {
@@ -330,6 +377,7 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
       await runAll(
         [
           ['stop accepting', async () => listeners.forEach((l) => l.stopAccepting())],
+          ['stopping rules', async () => runningRules?.stop()],
           // Twin requests already queued finish (their PUBACKs wait on them) before the broker stops.
           ['stopping twins', () => runningTwins.stop()],
           // Sends DISCONNECT 0x8B to 5.0 clients, publishes wills, flushes pending commits.
@@ -343,6 +391,7 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
           ['closing the registry store', () => registryStore.close()],
           ['closing the twin store', () => runningTwinStore.close()],
           ['flushing traces', () => tracing.shutdown()],
+          ['closing metrics', async () => runningMetrics?.close()],
         ],
         log,
       );
@@ -360,14 +409,19 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     if (diff.live.some((k) => k === 'acl' || k.startsWith('registry.'))) runningRegistry.configChanged();
     if (diff.live.includes('priorities')) running.setPriorities(config.priorities);
     if (ingestor !== undefined) runningTelemetry?.setIngestor(ingestor);
-    if (diff.live.includes('log.level')) {
-      log.level = config.log.level;
-      for (const l of componentLogs) l.level = config.log.level;
+    if (diff.live.includes('log.level') || diff.live.includes('log.components')) {
+      const control = levelControl(log);
+      if (control !== undefined) control.setLevels(config.log.level, config.log.components);
+      else {
+        // A logger passed in from outside: one level for all.
+        log.level = config.log.level;
+        for (const l of componentLogs) l.level = config.log.level;
+      }
     }
     log.info({ applied: diff.live, restartNeeded: diff.restart }, 'configuration reloaded');
     if (diff.restart.length > 0) log.warn({ keys: diff.restart }, 'these changed keys take effect only after a restart');
     return diff;
   };
 
-  return { config, addresses, broker: running, registry: runningRegistry, twins: runningTwins, telemetry: runningTelemetry, tracing, reload, stop };
+  return { config, addresses, broker: running, registry: runningRegistry, twins: runningTwins, telemetry: runningTelemetry, tracing, metrics: runningMetrics!, rules: runningRules, reload, stop };
 }

@@ -24,6 +24,7 @@ const LIVE_KEYS: ReadonlySet<string> = new Set([
   'acl',
   'priorities',
   'log.level',
+  'log.components',
   'registry.clientIdMustMatch',
   'registry.ownTopics',
   'registry.password.costLog2',

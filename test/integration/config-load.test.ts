@@ -133,6 +133,10 @@ describe('config precedence', () => {
           text = '[]';
           expected = [];
           break;
+        case 'map':
+          text = '{"broker":"debug"}';
+          expected = { broker: 'debug' };
+          break;
         default:
           text = v.type === 'string' && v.format === 'url-path' ? '/x' : 'x.pem';
           expected = text;

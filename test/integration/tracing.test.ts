@@ -95,3 +95,61 @@ test('spans are exported over OTLP/HTTP to the configured endpoint; without an e
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('one trace from an MQTT publish through a rule to its webhook: the webhook gets the traceparent, the collector gets publish → rule → action spans', async () => {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const otlp: { resourceSpans: { scopeSpans: { spans: { name: string; traceId: string; spanId: string; parentSpanId?: string }[] }[] }[] }[] = [];
+  const collector = createServer((req, res) => {
+    let b = '';
+    req.on('data', (c: Buffer) => (b += c.toString()));
+    req.on('end', () => {
+      otlp.push(JSON.parse(b));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  const hooks: { traceparent: string | undefined; body: string }[] = [];
+  const receiver = createServer((req, res) => {
+    let b = '';
+    req.on('data', (c: Buffer) => (b += c.toString()));
+    req.on('end', () => {
+      hooks.push({ traceparent: req.headers.traceparent as string | undefined, body: b });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const t = await startTestHub({ config: { traces: { otlpEndpoint: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`, sampleRatio: 0 } } });
+  try {
+    const folder = join(t.dataDir, 'rules');
+    await mkdir(folder, { recursive: true });
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    await writeFile(join(folder, 'hot.yaml'), `id: hot\nsql: "SELECT payload.temp AS temp FROM 'sensors/+/temp' WHERE payload.temp > 30"\nactions:\n  - webhook: {url: "${hook}"}\n`);
+    await waitFor(() => t.hub.rules!.list().some((r) => r.id === 'hot' && r.status === 'active'), 3000, 'the rule loaded');
+    const pub = await connect(t, { protocolVersion: 5 });
+    await pub.client.publishAsync('sensors/s1/temp', JSON.stringify({ temp: 35 }), { qos: 1, properties: { userProperties: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` } } });
+    pub.client.end(true);
+    await waitFor(() => hooks.length > 0, 5000, 'the webhook call');
+    assert.deepEqual(JSON.parse(hooks[0]!.body), { temp: 35 });
+    const tp = parseTraceparent(hooks[0]!.traceparent);
+    assert.equal(tp?.traceId, CLIENT_TRACE, 'the webhook continues the client\'s trace');
+    await t.hub.stop(); // flushes the span batch to the collector
+    await waitFor(() => otlp.length > 0, 5000, 'spans at the collector');
+    const spans = otlp.flatMap((r) => r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans)));
+    const byName = (n: string) => spans.find((s) => s.name === n);
+    const publish = byName('publish sensors/s1/temp');
+    const rule = byName('rule hot');
+    const action = byName('action webhook');
+    assert.ok(publish && rule && action, spans.map((s) => s.name).join(', '));
+    for (const s of [publish, rule, action]) assert.equal(s.traceId, CLIENT_TRACE);
+    assert.equal(publish.parentSpanId, CLIENT_SPAN);
+    assert.equal(rule.parentSpanId, publish.spanId);
+    assert.equal(action.parentSpanId, rule.spanId);
+    assert.equal(tp?.spanId, action.spanId, 'the webhook\'s parent is the action span');
+  } finally {
+    cleanupClients();
+    await t.stop();
+    await new Promise<void>((r) => collector.close(() => r()));
+    await new Promise<void>((r) => receiver.close(() => r()));
+  }
+});

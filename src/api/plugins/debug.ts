@@ -4,12 +4,11 @@
 //   POST /api/v1/debug/cpu-profile?seconds=N   (1 ≤ N ≤ 60, default 10) → .cpuprofile JSON
 //   POST /api/v1/debug/heap-snapshot            → .heapsnapshot JSON, streamed
 import type { FastifyPluginAsync } from 'fastify';
-import { TwinhubError, type ErrorSpec } from '../../common/errors.js';
+import { Errors, TwinhubError } from '../../common/errors.js';
 import { cpuProfileFor, heapSnapshot, profilerBusy, ProfilerBusyError } from '../../obs/profile.js';
 import type { ApiPluginOptions } from '../context.js';
 
-// TODO(lead): declare in src/common/errors.ts as Errors.PROFILER_BUSY.
-const PROFILER_BUSY: ErrorSpec = { code: 'TH_PROFILER_BUSY', status: 409, hint: 'Wait for the running profile or snapshot to finish.' };
+const PROFILER_BUSY = Errors.PROFILER_BUSY;
 
 export const MAX_PROFILE_SECONDS = 60;
 

@@ -8,7 +8,7 @@
 //   their templates rendered; nothing is executed.
 // - /api/v1/alerts lists open alerts; POST /api/v1/alerts/{key}/clear clears one.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { TwinhubError, type ErrorSpec } from '../../common/errors.js';
+import { Errors, TwinhubError } from '../../common/errors.js';
 import type { RuleEngine, RuleTestMessage } from '../../core/rules/engine.js';
 import type { RuleFileError } from '../../core/rules/rule-file.js';
 import { SEVERITIES, type Severity } from '../../core/rules/rule-file.js';
@@ -23,11 +23,12 @@ export interface RulesPluginOptions {
 }
 
 // To move to src/common/errors.ts (declared once there) when the lead wires the plugin.
+/** The rule error codes (declared once in src/common/errors.ts). */
 export const RuleErrors = {
-  RULE_INVALID: { code: 'TH_RULE_INVALID', status: 400, hint: 'Fix the rule at the line, column and key path given in `errors`.' },
-  RULE_NOT_FOUND: { code: 'TH_RULE_NOT_FOUND', status: 404 },
-  ALERT_NOT_FOUND: { code: 'TH_ALERT_NOT_FOUND', status: 404 },
-} as const satisfies Record<string, ErrorSpec>;
+  RULE_INVALID: Errors.RULE_INVALID,
+  RULE_NOT_FOUND: Errors.RULE_NOT_FOUND,
+  ALERT_NOT_FOUND: Errors.ALERT_NOT_FOUND,
+} as const;
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 

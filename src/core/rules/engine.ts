@@ -33,7 +33,7 @@ import { DEFAULT_WEBHOOK_OPTIONS, WebhookClient, type WebhookOptions, type Webho
 import { PriorityLanes, type LaneStats } from './lanes.js';
 import { prepareRule, type Compile, type PreparedRule } from './prepare.js';
 import { parseRuleFile, parseRuleObject, RULE_ID, ruleYaml, setRuleKeys, type ActionSpec, type AlertAction, type RuleFileError, type RuleFileResult } from './rule-file.js';
-import { MessageContext, newCounters, RuleRuntime, type PendingMessage, type RuleCounters, type RuleErrorEntry, type RuleStats } from './rule-runtime.js';
+import { MessageContext, newCounters, RuleRuntime, type PendingMessage, type RuleCounters, type RuleErrorEntry, type RuleStats, type RuleTracing, type TraceSpan } from './rule-runtime.js';
 import { RuleSet } from './rule-set.js';
 import { compileRule, type RuleInput } from './sql/index.js';
 import type { TemplateContext } from './template.js';
@@ -68,6 +68,8 @@ export interface RuleEngineDeps {
   telemetry?: TelemetryService;
   registry?: Registry;
   options: RuleEngineOptions;
+  /** Traces of the message path (obs/tracing.ts): rule and action spans under the message's span. */
+  tracing?: RuleTracing;
   /** The SQL compiler; default compileRule (tests inject others). */
   compile?: Compile;
   now?: () => number;
@@ -143,6 +145,8 @@ interface Job {
   action: ActionSpec;
   row: Record<string, unknown>;
   ctx: MessageContext;
+  /** The rule's span for this message (traced messages only). */
+  span?: TraceSpan | undefined;
   /** A clear job: the alert's clear condition held. */
   clear: boolean;
 }
@@ -382,6 +386,9 @@ export class RuleEngine {
 
   // ------------------------------------------------------------------ the message path
 
+  /** The span of the message being evaluated (set around each evaluation; traced messages only). */
+  private msgSpan: TraceSpan | undefined = undefined;
+
   private readonly onPublish = (msg: Message): void => {
     const set = this.set;
     if (set.empty) return;
@@ -420,18 +427,21 @@ export class RuleEngine {
     };
     let pending: PendingMessage | undefined;
     let ctx: MessageContext | undefined;
+    const tracing = this.deps.tracing;
+    this.msgSpan = tracing !== undefined && tracing.enabled ? tracing.spanOf(msg) : undefined;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
       rule.counters.matched++;
       const n = rule.compiled.needs;
       if (n.device || n.twin) {
         // The payload may be a view of a reused socket buffer: the deferred copy owns its bytes.
-        pending ??= { input: { ...input, payload: Buffer.from(input.payload) }, hops: msg.hops, fetched: undefined, needsDevice: tr.needsDevice, needsTwin: tr.needsTwin };
+        pending ??= { input: { ...input, payload: Buffer.from(input.payload) }, hops: msg.hops, fetched: undefined, needsDevice: tr.needsDevice, needsTwin: tr.needsTwin, span: this.msgSpan };
         this.defer(rule, pending);
         continue;
       }
       ctx = this.evaluate(rule, input, msg.hops, ctx);
     }
+    this.msgSpan = undefined;
   };
 
   /** $events presence for rules when no subscriber made sys-topics publish it (it builds events only for subscribers). */
@@ -478,7 +488,7 @@ export class RuleEngine {
       else row = rule.compiled.evaluate(input);
     } catch (err) {
       counters.evalErrors++;
-      ctx ??= new MessageContext(input, hops, input.timestamp);
+      ctx ??= this.contextOf(input, hops);
       this.recordError(rule, 'evaluate', err, ctx, undefined);
       return ctx;
     } finally {
@@ -489,10 +499,10 @@ export class RuleEngine {
     }
     if (row !== undefined) {
       counters.passedWhere++;
-      ctx ??= new MessageContext(input, hops, input.timestamp);
+      ctx ??= this.contextOf(input, hops);
       this.queueActions(rule, row, ctx);
     } else if (rows !== undefined && rows.length > 0) {
-      ctx ??= new MessageContext(input, hops, input.timestamp);
+      ctx ??= this.contextOf(input, hops);
       for (const r of rows) {
         counters.passedWhere++;
         this.queueActions(rule, r, ctx);
@@ -510,11 +520,11 @@ export class RuleEngine {
         try {
           row = list[i]!.evaluate(input);
         } catch (err) {
-          ctx ??= new MessageContext(input, hops, input.timestamp);
+          ctx ??= this.contextOf(input, hops);
           this.recordError(rule, `alert#${index} clear`, err, ctx, undefined);
         }
         if (row !== undefined) {
-          ctx ??= new MessageContext(input, hops, input.timestamp);
+          ctx ??= this.contextOf(input, hops);
           this.push({ rule, action: rule.actions.find((a) => a.index === index)!, row, ctx, clear: true });
         }
         break;
@@ -523,9 +533,18 @@ export class RuleEngine {
     return ctx;
   }
 
+  private contextOf(input: RuleInput, hops: number): MessageContext {
+    const ctx = new MessageContext(input, hops, input.timestamp);
+    ctx.span = this.msgSpan;
+    return ctx;
+  }
+
   private queueActions(rule: RuleRuntime, row: Record<string, unknown>, ctx: MessageContext): void {
     const actions = rule.actions;
-    for (let i = 0; i < actions.length; i++) this.push({ rule, action: actions[i]!, row, ctx, clear: false });
+    // One span per rule that passed WHERE for a traced message; its actions are its children.
+    const span = ctx.span === undefined ? undefined : this.deps.tracing?.child(`rule ${rule.id}`, ctx.span, { 'twinhub.rule.id': rule.id, 'twinhub.rule.priority': rule.priority });
+    for (let i = 0; i < actions.length; i++) this.push({ rule, action: actions[i]!, row, ctx, clear: false, span });
+    span?.end();
   }
 
   private push(job: Job): void {
@@ -559,7 +578,9 @@ export class RuleEngine {
           this.recordError(rule, 'fetch', err, new MessageContext(p.input, p.hops, this.now()), undefined);
         }
         rule.pending.shift();
+        this.msgSpan = p.span;
         if (rule.live) this.evaluate(rule, p.input, p.hops, undefined);
+        this.msgSpan = undefined;
       }
     } finally {
       rule.busy = false;
@@ -647,6 +668,30 @@ export class RuleEngine {
   private run(job: Job): void {
     const { rule, action, row, ctx } = job;
     const stage = `${action.kind}#${action.index}`;
+    const span = job.span === undefined ? undefined : this.deps.tracing?.child(`action ${action.kind}`, job.span, { 'twinhub.rule.id': rule.id, 'twinhub.action.kind': action.kind, 'twinhub.action.index': action.index });
+    // A span ends when its action settles: at once, or when an async action (twin, webhook) does.
+    this.runAction(job, stage, span);
+  }
+
+  private endSpan(span: TraceSpan | undefined, err: unknown): void {
+    if (span === undefined) return;
+    if (err !== undefined) span.setStatus({ code: 2, message: err instanceof Error ? err.message : String(err) });
+    span.end();
+  }
+
+  private runAction(job: Job, stage: string, span: TraceSpan | undefined): void {
+    let settlesLater = false;
+    try {
+      this.runActionBody(job, stage, span, () => {
+        settlesLater = true;
+      });
+    } finally {
+      if (!settlesLater) this.endSpan(span, undefined);
+    }
+  }
+
+  private runActionBody(job: Job, stage: string, span: TraceSpan | undefined, async: () => void): void {
+    const { rule, action, row, ctx } = job;
     let plan: ActionPlan;
     try {
       plan = planAction(action, row, ctx);
@@ -677,9 +722,16 @@ export class RuleEngine {
           const twins = this.deps.twins;
           if (twins === undefined) throw new ActionError('twin: the twin service is not available');
           this.asyncInFlight++;
+          async();
           twins.update(plan.device, plan.name, { state: plan.state }, { writer: `rule:${rule.id}` }).then(
-            () => this.succeeded(rule),
-            (err: unknown) => this.failed(rule, stage, err, ctx, row),
+            () => {
+              this.endSpan(span, undefined);
+              this.succeeded(rule);
+            },
+            (err: unknown) => {
+              this.endSpan(span, err);
+              this.failed(rule, stage, err, ctx, row);
+            },
           ).finally(() => {
             this.asyncInFlight--;
             if (this.lanes.size > 0) this.scheduleDrain();
@@ -687,12 +739,20 @@ export class RuleEngine {
           return;
         }
         case 'webhook': {
+          // The W3C traceparent header continues the message's trace at the receiver.
+          const traceparent = this.deps.tracing?.traceparent(span);
           const queued = this.webhook.send({
             ...plan,
+            headers: traceparent === undefined ? plan.headers : { ...plan.headers, traceparent },
             priority: rule.priority,
-            done: (err) => (err === undefined ? this.succeeded(rule) : this.failed(rule, stage, err, ctx, row)),
+            done: (err) => {
+              this.endSpan(span, err);
+              if (err === undefined) this.succeeded(rule);
+              else this.failed(rule, stage, err, ctx, row);
+            },
           });
           if (!queued) throw new ActionError('webhook: queue full (call dropped)');
+          async();
           return;
         }
       }

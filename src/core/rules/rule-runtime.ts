@@ -48,6 +48,20 @@ export interface RuleErrorEntry {
 }
 
 /** What the actions of one message see of it, copied out of the (reusable) receive buffer. */
+/** The little of an OpenTelemetry span the rules use (core does not import obs). */
+export interface TraceSpan {
+  end(): void;
+  setStatus(status: { code: number; message?: string }): unknown;
+}
+
+/** Tracing as the rule engine sees it: child spans of a message's span, and their traceparent. */
+export interface RuleTracing {
+  readonly enabled: boolean;
+  spanOf(msg: import('../message.js').Message): TraceSpan | undefined;
+  child(name: string, parent: TraceSpan | undefined, attributes?: Record<string, string | number | boolean>): TraceSpan | undefined;
+  traceparent(span: TraceSpan | undefined): string | undefined;
+}
+
 export class MessageContext implements TemplateContext {
   readonly topic: string;
   readonly clientId: string;
@@ -57,6 +71,8 @@ export class MessageContext implements TemplateContext {
   /** At most 1 KiB of the payload, for the error log. */
   readonly sample: Buffer | undefined;
   readonly payloadBytes: number;
+  /** The message's trace span (obs/tracing.ts), when the message is traced. */
+  span: TraceSpan | undefined = undefined;
 
   constructor(input: Pick<RuleInput, 'topic' | 'clientId' | 'deviceId' | 'timestamp' | 'payload'> | undefined, hops: number, now: number) {
     this.topic = input?.topic ?? '';
@@ -92,6 +108,8 @@ export interface PendingMessage {
   fetched: Promise<void> | undefined;
   needsDevice: boolean;
   needsTwin: boolean;
+  /** The message's trace span, when traced. */
+  span?: TraceSpan | undefined;
 }
 
 export interface RuleStats {
