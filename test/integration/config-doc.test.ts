@@ -25,7 +25,9 @@ test('the schema covers exactly the leaves of DEFAULT_CONFIG', () => {
   const walk = (o: Record<string, unknown>, prefix: string) => {
     for (const [k, v] of Object.entries(o)) {
       const path = prefix ? `${prefix}.${k}` : k;
-      const isGroup = v !== null && typeof v === 'object' && !Array.isArray(v) && !('port' in v);
+      // Objects are groups, except listener addresses ({host, port}) and map keys (log.components).
+      const isMapKey = CONFIG_KEYS.some((key) => key.path === path && key.def.value.type === 'map');
+      const isGroup = v !== null && typeof v === 'object' && !Array.isArray(v) && !('port' in v) && !isMapKey;
       if (isGroup) walk(v as Record<string, unknown>, path);
       else leaves.push(path);
     }
