@@ -154,6 +154,7 @@ export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
     maxInFlightPerConnection: key({ type: 'integer', min: 1, max: 100_000 }, 'Shadow requests one connection may have in flight; more are rejected with 429.'),
     deletedVersionWindowSeconds: key(seconds(365 * 86400), 'A shadow recreated within this many seconds of its deletion continues its version number.'),
     historySize: key({ type: 'integer', min: 0, max: 100_000 }, 'Changes kept per twin for `GET …/twin/history`.'),
+    cacheDevices: key({ type: 'integer', min: 0, max: 10_000_000 }, 'Devices whose twins stay cached in memory (least recently used go first), so an update does not read the store; about 3 KB per cached twin.'),
   }),
   telemetry: group('Telemetry ingestion and the time-series store (docs/TELEMETRY.md).', {
     enabled: key({ type: 'boolean' }, 'Store telemetry from the mapped topics.'),

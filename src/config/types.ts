@@ -126,6 +126,8 @@ export interface TwinhubConfig {
     deletedVersionWindowSeconds: number;
     /** Changes kept per twin for the history API. */
     historySize: number;
+    /** Devices whose twins stay cached in memory (updates skip reading the store). */
+    cacheDevices: number;
   };
   telemetry: {
     enabled: boolean;
@@ -230,6 +232,7 @@ export const DEFAULT_CONFIG: TwinhubConfig = {
     maxInFlightPerConnection: 10,
     deletedVersionWindowSeconds: 48 * 3600,
     historySize: 100,
+    cacheDevices: 50_000,
   },
   telemetry: {
     enabled: true,

@@ -151,10 +151,10 @@ async function loadJwtKeys(config: TwinhubConfig): Promise<{ fleet: FleetJwtKey 
   };
 }
 
-async function openTwinStore(config: TwinhubConfig, historySize: number): Promise<TwinStore> {
+async function openTwinStore(config: TwinhubConfig, historySize: number, cachedKeys: number): Promise<TwinStore> {
   if (!config.persistence.enabled) return new MemoryTwinStore({ historySize });
   const { openLmdbTwinStore } = await import('../adapters/lmdb/twin-store.js');
-  return openLmdbTwinStore(resolve(config.data), { fsync: config.persistence.fsync, historySize });
+  return openLmdbTwinStore(resolve(config.data), { fsync: config.persistence.fsync, historySize, cachedKeys });
 }
 
 async function openSeriesStore(config: TwinhubConfig): Promise<SeriesStore> {
@@ -237,9 +237,9 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     registry.attach(broker);
     // First listener on message.publish: the services after it find the message's span.
     tracing.attach(broker);
-    const { historySize, ...shadowLimits } = config.twins;
-    twinStore = await openTwinStore(config, historySize);
-    twins = new TwinService({ broker, store: twinStore, limits: { ...AWS_SHADOW_LIMITS, ...shadowLimits }, log: childLog('twins') });
+    const { historySize, cacheDevices, ...shadowLimits } = config.twins;
+    twinStore = await openTwinStore(config, historySize, cacheDevices);
+    twins = new TwinService({ broker, store: twinStore, limits: { ...AWS_SHADOW_LIMITS, ...shadowLimits }, log: childLog('twins'), cacheDevices });
     twins.start();
     const twinService = twins;
     registry.onDeviceDeleted(async (id, keepData) => {
