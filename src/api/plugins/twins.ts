@@ -133,6 +133,30 @@ export const twinsPlugin: FastifyPluginAsync<TwinsPluginOptions> = async (app, o
     return { id: p.id, name };
   }
 
+  /**
+   * The multi-writer extension over HTTP (docs/TWINS.md): `Twinhub-Vector` (the writer's version
+   * vector as JSON) and `Twinhub-Changed-At` (epoch seconds of a change synced later). The writer
+   * is the authenticated key: `api:<key id>`.
+   */
+  const multiWriterHeaders = (request: FastifyRequest): { vector?: unknown; changedAt?: number } => {
+    const out: { vector?: unknown; changedAt?: number } = {};
+    const v = request.headers['twinhub-vector'];
+    if (typeof v === 'string') {
+      try {
+        out.vector = JSON.parse(v) as unknown;
+      } catch {
+        throw new TwinhubError(Errors.TWIN_INVALID, 'Twinhub-Vector: must be a JSON object of writer ids to change numbers');
+      }
+    }
+    const c = request.headers['twinhub-changed-at'];
+    if (typeof c === 'string') {
+      const n = Number(c);
+      if (!Number.isFinite(n) || n <= 0) throw new TwinhubError(Errors.TWIN_INVALID, 'Twinhub-Changed-At: must be epoch seconds');
+      out.changedAt = n;
+    }
+    return out;
+  };
+
   const writerOf = (request: FastifyRequest): string => `api:${principalOf(request)?.id ?? 'anonymous'}`;
 
   const getTwin = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -150,6 +174,7 @@ export const twinsPlugin: FastifyPluginAsync<TwinsPluginOptions> = async (app, o
       writer: writerOf(request),
       mode,
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
+      ...multiWriterHeaders(request),
     });
     reply.header('etag', etag(r.twin.version));
     return r.twin;

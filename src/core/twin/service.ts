@@ -170,6 +170,35 @@ const noop = (): void => undefined;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Default writer id of an MQTT request: 'device:<id>' for a registered device, else '<protocol>:<clientId>'. */
+/**
+ * Twinhub's multi-writer extension over MQTT 5 (docs/TWINS.md): an update may carry the writer's
+ * version vector in the user property `twinhub-vector` (a JSON object) and, for a change made
+ * earlier and synced now, `twinhub-changed-at` (epoch seconds). Plain AWS clients send neither and
+ * get the AWS behaviour. The writer id is always the authenticated one (writerOfMessage): a
+ * device cannot write in another writer's name. Malformed values are passed on for applyUpdate
+ * to refuse with 400.
+ */
+function multiWriterOptions(msg: Message): Job['opts'] {
+  const ups = msg.properties?.userProperties;
+  if (ups === undefined) return undefined;
+  let vector: unknown;
+  let changedAt: number | undefined;
+  for (const [k, v] of ups) {
+    if (k === 'twinhub-vector') {
+      try {
+        vector = JSON.parse(v) as unknown;
+      } catch {
+        vector = v; // not JSON: applyUpdate answers 400
+      }
+    } else if (k === 'twinhub-changed-at') {
+      const n = Number(v);
+      if (Number.isFinite(n)) changedAt = n;
+    }
+  }
+  if (vector === undefined && changedAt === undefined) return undefined;
+  return { writer: '', ...(vector === undefined ? {} : { vector }), ...(changedAt === undefined ? {} : { changedAt }) };
+}
+
 export function writerOfMessage(msg: Message): string {
   const o = msg.origin;
   if (o.deviceId !== undefined) return `device:${o.deviceId}`;
@@ -266,7 +295,7 @@ export class TwinService {
       // Parsed now: the payload may be a view of a socket buffer that is reused after this turn.
       payload: decodeRequest(msg.payload),
       writer: this.writerOf(msg),
-      opts: undefined,
+      opts: t.op === 'update' ? multiWriterOptions(msg) : undefined,
       mqtt: true,
       client,
       attempts: 0,
