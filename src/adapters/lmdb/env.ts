@@ -31,7 +31,27 @@ export interface DataEnvOptions {
   fsync: boolean;
   /** Newest data format this code reads; DATA_FORMAT_VERSION unless a test says otherwise. */
   supportedFormat?: number;
+  /** Migrations of this environment's older formats; MIGRATIONS[name] unless a test says otherwise. */
+  migrations?: readonly Migration[];
 }
+
+/**
+ * One step of a data format migration: rewrites an environment written with format `from` into
+ * format `from + 1`, inside one write transaction (all of it or none of it is applied).
+ */
+export interface Migration {
+  readonly from: number;
+  /** What the step changes, for the log and the error if it fails. */
+  readonly describe: string;
+  migrate(env: { openDb(name: string): Database<Buffer, Buffer> }): void;
+}
+
+/**
+ * Migrations by environment name, in order. Format 1 is the first format every environment was
+ * written with, so there are none yet; a release that changes a stored format adds its step here
+ * and raises DATA_FORMAT_VERSION, and older folders are upgraded when a hub opens them.
+ */
+export const MIGRATIONS: Readonly<Record<string, readonly Migration[]>> = {};
 
 export interface DataEnv {
   /** The environment's directory. */
@@ -84,6 +104,14 @@ export async function openDataEnv(dataDir: string, name: string, opts: DataEnvOp
     await root.close().catch(() => undefined);
     throw new TwinhubError(Errors.STORE_OPEN_FAILED, `cannot read the data format of ${path}: ${(err as Error).message}`, { path }, { cause: err });
   }
+  if (formatVersion < supported) {
+    try {
+      formatVersion = migrate(root, dbOptions, path, formatVersion, supported, opts.migrations ?? MIGRATIONS[name] ?? []);
+    } catch (err) {
+      await root.close().catch(() => undefined);
+      throw err;
+    }
+  }
   if (formatVersion > supported) {
     await root.close();
     throw new TwinhubError(
@@ -98,4 +126,42 @@ export async function openDataEnv(dataDir: string, name: string, opts: DataEnvOp
     openDb: (db: string) => root.openDB<Buffer, Buffer>(db, dbOptions),
     close: () => root.close(),
   };
+}
+
+/**
+ * Run the migrations from `from` up to `to`, each in one transaction that also records the new
+ * format, so an interrupted migration leaves the environment at the last completed step.
+ */
+function migrate(
+  root: RootDatabase<Buffer, Buffer>,
+  dbOptions: { keyEncoding: 'binary'; encoding: 'binary' },
+  path: string,
+  from: number,
+  to: number,
+  steps: readonly Migration[],
+): number {
+  let format = from;
+  while (format < to) {
+    const step = steps.find((m) => m.from === format);
+    if (step === undefined) {
+      throw new TwinhubError(
+        Errors.DATA_FORMAT_UNSUPPORTED,
+        `${path} holds data format ${format} and this Twinhub has no migration from it to format ${to}; use the Twinhub release that wrote it to export the data`,
+        { path, formatVersion: format, supportedFormat: to },
+      );
+    }
+    const next = format + 1;
+    try {
+      root.transactionSync(() => {
+        step.migrate({ openDb: (db) => root.openDB<Buffer, Buffer>(db, dbOptions) });
+        const v = Buffer.allocUnsafe(4);
+        v.writeUInt32BE(next, 0);
+        root.openDB<Buffer, Buffer>('meta', dbOptions).putSync(FORMAT_KEY, v);
+      });
+    } catch (err) {
+      throw new TwinhubError(Errors.STORE_OPEN_FAILED, `migrating ${path} from data format ${format} to ${next} (${step.describe}) failed: ${(err as Error).message}; the folder is still at format ${format}`, { path }, { cause: err });
+    }
+    format = next;
+  }
+  return format;
 }
