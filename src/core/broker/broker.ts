@@ -399,6 +399,11 @@ export class Broker {
     });
   }
 
+  /** Changes whenever the subscriptions do: what hasSubscribers() answered holds while this stays the same. */
+  get routesEpoch(): number {
+    return this.routes.epoch;
+  }
+
   /** Whether any subscription matches the topic (to skip building event payloads nobody reads). */
   hasSubscribers(topic: string): boolean {
     const e = this.routes.lookup(topic);

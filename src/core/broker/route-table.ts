@@ -38,6 +38,8 @@ export class RouteTable {
   private buildingGroups: SharedGroup<SubEntry>[] | null = null;
   cacheHits = 0;
   cacheMisses = 0;
+  /** Increases on every change of the subscriptions (or priorities): a route read at one epoch holds until the next. */
+  epoch = 0;
 
   constructor(private priorities: PriorityClassifier) {}
 
@@ -76,6 +78,7 @@ export class RouteTable {
   }
 
   invalidate(): void {
+    this.epoch++;
     if (this.cache.size > 0) this.cache.clear();
   }
 

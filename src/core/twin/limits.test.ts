@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AWS_SHADOW_LIMITS, clientTokenValid, depthExceeds, stateBytes, validateShadowName, validateThingName } from './limits.js';
+import fc from 'fast-check';
+import type { JsonObject, JsonValue } from './json-value.js';
+import {
+  AWS_SHADOW_LIMITS,
+  clientTokenValid,
+  depthExceeds,
+  jsonBytesBound,
+  stateBytes,
+  stateBytesExceed,
+  validateShadowName,
+  validateThingName,
+} from './limits.js';
 
 test('limits: AWS defaults (Device Shadow error messages; Diagnosing problems with shadows; Interacting with shadows > DELETE)', () => {
   assert.equal(AWS_SHADOW_LIMITS.maxStateBytes, 8192);
@@ -49,4 +60,46 @@ test('limits: state size is desired + reported JSON in UTF-8 bytes', () => {
   assert.equal(stateBytes(undefined, undefined), 0);
   assert.equal(stateBytes({ a: 1 }, undefined), 7);
   assert.equal(stateBytes({ a: 1 }, { b: '€' }), 7 + 11);
+});
+
+const utf8Bytes = (v: JsonValue): number => Buffer.byteLength(JSON.stringify(v), 'utf8');
+
+test('limits: the size bound never undercounts (the 413 check may skip serialising only below the limit)', () => {
+  // The longest number forms (ECMA-262 Number::toString) and the longest escapes (QuoteJSONString).
+  for (const n of [-0.0000012345678901234567, -1.2345678901234567e-308, -123456789012345678901, Number.MAX_VALUE, -Number.MIN_VALUE, 5e-324, 0.1 + 0.2]) {
+    assert.ok(jsonBytesBound(n) >= utf8Bytes(n), String(n));
+  }
+  for (const s of ['\u0000\u001f', '\ud800', '\udfff\ud800', '"\\', '€😀', '\u2028']) assert.ok(jsonBytesBound(s) >= utf8Bytes(s), JSON.stringify(s));
+  fc.assert(
+    fc.property(fc.jsonValue(), (v) => jsonBytesBound(v as JsonValue) >= utf8Bytes(v as JsonValue)),
+    { numRuns: 2000 },
+  );
+  fc.assert(
+    fc.property(fc.object({ values: [fc.string({ unit: 'binary' }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null)] }), (v) =>
+      jsonBytesBound(v as JsonObject) >= utf8Bytes(v as JsonObject),
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test('limits: stateBytesExceed is exactly stateBytes > max, at the 8 KB boundary too ("Diagnosing problems with shadows": 8 KB)', () => {
+  const max = AWS_SHADOW_LIMITS.maxStateBytes;
+  // {"a":"…"} is 8 bytes plus the string; a shared desired of {"d":1} (7 bytes).
+  const at = (n: number, ch: string): JsonObject => ({ a: ch.repeat(n) });
+  for (const [ch, w] of [['x', 1], ['é', 2], ['€', 3], ['\n', 2], ['\u0001', 6]] as const) {
+    const fits = Math.floor((max - 7 - 8) / w);
+    for (const n of [fits - 1, fits, fits + 1]) {
+      const r = at(n, ch);
+      assert.equal(stateBytesExceed({ d: 1 }, r, max), stateBytes({ d: 1 }, r) > max, `${JSON.stringify(ch)} × ${n}`);
+    }
+    assert.equal(stateBytesExceed({ d: 1 }, at(fits, ch), max), false);
+    assert.equal(stateBytesExceed({ d: 1 }, at(fits + 1, ch), max), true);
+  }
+  assert.equal(stateBytesExceed(undefined, undefined, 0), false);
+  fc.assert(
+    fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.dictionary(fc.string(), fc.jsonValue()), fc.nat(4000), (d, r, m) =>
+      stateBytesExceed(d as JsonObject, r as JsonObject, m) === stateBytes(d as JsonObject, r as JsonObject) > m,
+    ),
+    { numRuns: 500 },
+  );
 });

@@ -83,6 +83,57 @@ export function depthExceeds(value: JsonValue, max: number): boolean {
   return false;
 }
 
+/**
+ * Whether desired + reported take more than `max` UTF-8 bytes of JSON (the 413 check). The exact
+ * size (stateBytes) serialises both sections; most shadows are far below the limit, so an upper
+ * bound of the size is computed first by walking the values without building any string, and the
+ * exact size is only measured when that bound exceeds `max`. The answer is always the exact one.
+ */
+export function stateBytesExceed(desired: JsonObject | undefined, reported: JsonObject | undefined, max: number): boolean {
+  let bound = 0;
+  if (desired !== undefined) bound += jsonBytesBound(desired);
+  if (reported !== undefined) bound += jsonBytesBound(reported);
+  return bound > max && stateBytes(desired, reported) > max;
+}
+
+// The most UTF-8 bytes JSON.stringify gives for one UTF-16 code unit of a string: 6 for the
+// \u00XX escape of a control character or a lone surrogate (ECMA-262 QuoteJSONString); others
+// take at most 3 (BMP) or 4 per surrogate pair (2 per unit).
+const MAX_BYTES_PER_UNIT = 6;
+// The longest Number::toString of a finite double (ECMA-262 Number::toString, at most 17
+// significant digits): "-0.0000012345678901234567" (1 + 2 + 5 + 17 = 25) is the longest fixed
+// form, "-1.2345678901234567e-308" (24) the longest exponential one, 22 for integers below 1e21.
+const MAX_NUMBER_BYTES = 25;
+
+/** An upper bound of the UTF-8 bytes of JSON.stringify(v), for the values JSON.parse produces. */
+export function jsonBytesBound(v: JsonValue): number {
+  switch (typeof v) {
+    case 'string':
+      return 2 + MAX_BYTES_PER_UNIT * v.length;
+    case 'number':
+      return MAX_NUMBER_BYTES;
+    case 'boolean':
+      return 5;
+    case 'object': {
+      if (v === null) return 4;
+      if (Array.isArray(v)) {
+        let n = 2 + v.length; // brackets, and a comma per element (one more than needed)
+        for (let i = 0; i < v.length; i++) n += jsonBytesBound(v[i] as JsonValue);
+        return n;
+      }
+      let n = 2; // braces
+      for (const k in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        n += 4 + MAX_BYTES_PER_UNIT * k.length + jsonBytesBound(v[k] as JsonValue); // "k":v and a comma
+      }
+      return n;
+    }
+    default:
+      // Not a JSON value (undefined, a function…): no bound; the caller measures exactly.
+      return Infinity;
+  }
+}
+
 /** UTF-8 bytes of the stored state (desired + reported); metadata is not counted. */
 export function stateBytes(desired: JsonObject | undefined, reported: JsonObject | undefined): number {
   let n = 0;

@@ -23,6 +23,7 @@ function fakeBroker() {
   let listener: ((m: Message) => void) | undefined;
   const held: Promise<unknown>[] = [];
   const published: Published[] = [];
+  const routes = { epoch: 0, lookups: 0, match: (_topic: string): boolean => true };
   const broker = {
     hooks: {
       on: (_point: string, l: (m: Message) => void) => {
@@ -32,7 +33,13 @@ function fakeBroker() {
         };
       },
     },
-    hasSubscribers: () => true,
+    hasSubscribers: (topic: string) => {
+      routes.lookups++;
+      return routes.match(topic);
+    },
+    get routesEpoch() {
+      return routes.epoch;
+    },
     publishInternal: (topic: string, payload: Buffer) => {
       published.push({ topic, doc: JSON.parse(payload.toString()) as Record<string, unknown> });
       return 1;
@@ -42,6 +49,7 @@ function fakeBroker() {
   };
   return {
     broker: broker as unknown as Broker,
+    routes,
     held,
     published,
     /** Delivers a PUBLISH to the service as the broker does; returns the payload buffer (the caller may reuse it). */
@@ -179,6 +187,32 @@ describe('TwinService cache and hot path', () => {
       Array.from({ length: 40 }, (_, k) => [`k${k + 1}`, k + 1]),
     );
     assert.deepEqual((await svc.get('t2', ''))?.state.reported, { i: 40 });
+  });
+
+  it('MQTT: which response topics have subscribers is asked again only when the broker\'s subscriptions change (routesEpoch)', async () => {
+    const { held, publish, published, routes } = service();
+    const topic = '$aws/things/t5/shadow/update';
+    routes.match = () => false;
+    publish(topic, JSON.stringify(reported({ n: 1 })));
+    await Promise.all(held);
+    assert.equal(published.length, 0, 'nobody subscribes: nothing published');
+    const lookups = routes.lookups;
+    publish(topic, JSON.stringify(reported({ n: 2 })));
+    await Promise.all(held);
+    assert.equal(routes.lookups, lookups, 'same subscriptions: no route lookup for the response topics');
+    // A client subscribes to /update/accepted and /update/delta (the broker's epoch moves on).
+    routes.match = (t) => t === `${topic}/accepted` || t === `${topic}/delta`;
+    routes.epoch++;
+    publish(topic, JSON.stringify({ state: { desired: { n: 9 }, reported: { n: 3 } } }));
+    await Promise.all(held);
+    assert.deepEqual(published.map((p) => p.topic), [`${topic}/accepted`, `${topic}/delta`]);
+    assert.deepEqual(published[1]!.doc.state, { n: 9 });
+    // And unsubscribes: the next update publishes nothing again.
+    routes.match = () => false;
+    routes.epoch++;
+    publish(topic, JSON.stringify(reported({ n: 4 })));
+    await Promise.all(held);
+    assert.equal(published.length, 2);
   });
 
   it('MQTT: a payload that is a JSON string holding a document is not parsed twice: 400 on /rejected ("Invalid JSON")', async () => {

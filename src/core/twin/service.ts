@@ -21,8 +21,9 @@
 // drops the cached record and reads the store again. A request whose twin is idle and cached
 // runs to its store write inside the `message.publish` call (the payload is parsed there, once,
 // so no copy of the socket buffer is kept); otherwise it waits in the twin's queue. Response
-// topics are built once per slot, so the route lookups that decide whether to build a delta hash
-// strings that already carry their hash.
+// topics are built once per slot, and which of them have subscribers is kept in the slot until the
+// broker's subscriptions change (Broker.routesEpoch), so an update asks the route table once (for
+// the delta it publishes) instead of once per response topic.
 import type { Logger } from 'pino';
 import { Errors, TwinhubError } from '../../common/errors.js';
 import type { StoredTwin, TwinHistoryEntry, TwinStore, TwinWriteResult } from '../../ports/twin-store.js';
@@ -100,6 +101,11 @@ interface UpdateTopics {
   readonly documents: string;
 }
 
+// Which update topics have subscribers (UpdateTopics.subscribed, a bit set).
+const ACCEPTED = 1;
+const DELTA = 2;
+const DOCUMENTS = 4;
+
 /** The cached twins of one device (the LRU's unit, so that deleting a device finds them all). */
 interface DeviceSlots {
   readonly id: string;
@@ -119,6 +125,10 @@ interface TwinSlot {
   /** The ShadowTopicPrefix; undefined when the names cannot be topic levels (API-only twins). */
   readonly prefix: string | undefined;
   topics: UpdateTopics | undefined;
+  /** Which of `topics` have subscribers (ACCEPTED | DELTA | DOCUMENTS), as the broker's routes were at routesEpoch. */
+  subscribed: number;
+  /** The broker's routesEpoch when `subscribed` was read; -1: never. */
+  routesEpoch: number;
   /** What the store held after this service's last read or durable write of the twin. */
   stored: StoredTwin | undefined | typeof UNKNOWN;
   /** Bumped when the cached record is dropped, so that a read issued before does not refill it. */
@@ -262,6 +272,8 @@ export class TwinService {
   // ---------------------------------------------------------------- MQTT
 
   private readonly onPublish = (msg: Message): void => {
+    // The service's own responses are never requests (and need no topic parsing to know it).
+    if (msg.origin === ORIGIN) return;
     const topic = msg.topic;
     if (!topic.startsWith(SHADOW_TOPIC_START)) return;
     const t = parseShadowRequestTopic(topic);
@@ -440,6 +452,8 @@ export class TwinService {
       name,
       prefix,
       topics: undefined,
+      subscribed: 0,
+      routesEpoch: -1,
       stored: UNKNOWN,
       gen: 0,
       mqttValid: false,
@@ -580,7 +594,7 @@ export class TwinService {
       return reject(412, `Precondition failed: the twin is at version ${current?.version ?? 'none'}, not ${opts.expectedVersion}`);
     }
     const request = opts?.mode === 'replace' ? replacementRequest(current, job.payload) : job.payload;
-    const topics = this.updateTopics(slot);
+    const subscribed = this.subscribed(slot);
     const r = applyUpdate(current, request, {
       now,
       writer: job.writer,
@@ -588,8 +602,8 @@ export class TwinService {
       ...(stored?.tombstone === undefined ? {} : { tombstone: stored.tombstone }),
       ...(opts?.vector === undefined ? {} : { vector: opts.vector }),
       ...(opts?.changedAt === undefined ? {} : { changedAt: opts.changedAt }),
-      buildDelta: topics !== undefined && this.broker.hasSubscribers(topics.delta),
-      buildDocuments: topics !== undefined && this.broker.hasSubscribers(topics.documents),
+      buildDelta: (subscribed & DELTA) !== 0,
+      buildDocuments: (subscribed & DOCUMENTS) !== 0,
     });
     if (!r.ok) return r;
     const history: TwinHistoryEntry = {
@@ -702,13 +716,14 @@ export class TwinService {
         return;
       case 'update': {
         const r = o.result;
-        const topics = this.updateTopics(slot);
-        if (topics !== undefined) {
-          this.publishJson(topics.accepted, r.accepted);
-          if (r.documents !== undefined) this.publishJson(topics.documents, r.documents);
+        const subscribed = this.subscribed(slot);
+        if (subscribed !== 0) {
+          const topics = slot.topics!;
+          if ((subscribed & ACCEPTED) !== 0) this.publishNow(topics.accepted, r.accepted);
+          if (r.documents !== undefined && (subscribed & DOCUMENTS) !== 0) this.publishNow(topics.documents, r.documents);
           // "/update/delta: … published when it accepts a change … and the request state
           // document contains different values for desired and reported" (Device Shadow MQTT topics).
-          if (r.delta !== undefined) this.publishJson(topics.delta, r.delta);
+          if (r.delta !== undefined && (subscribed & DELTA) !== 0) this.publishNow(topics.delta, r.delta);
         }
         if (this.listeners.has(slot.deviceId)) {
           this.emit(slot.deviceId, {
@@ -751,8 +766,30 @@ export class TwinService {
 
   /** Publish at QoS 1 when someone subscribes; the document is serialised only then. */
   private publishJson(topic: string, doc: object): void {
-    if (!this.broker.hasSubscribers(topic)) return;
+    if (this.broker.hasSubscribers(topic)) this.publishNow(topic, doc);
+  }
+
+  private publishNow(topic: string, doc: object): void {
     this.broker.publishInternal(topic, Buffer.from(JSON.stringify(doc)), 1, false, ORIGIN);
+  }
+
+  /**
+   * Which of the slot's update topics have subscribers (0 when it has no topics). Route lookups
+   * are asked again only after the broker's subscriptions changed (routesEpoch), not per update.
+   */
+  private subscribed(slot: TwinSlot): number {
+    const epoch = this.broker.routesEpoch;
+    if (slot.routesEpoch === epoch) return slot.subscribed;
+    const topics = this.updateTopics(slot);
+    let bits = 0;
+    if (topics !== undefined) {
+      if (this.broker.hasSubscribers(topics.accepted)) bits |= ACCEPTED;
+      if (this.broker.hasSubscribers(topics.delta)) bits |= DELTA;
+      if (this.broker.hasSubscribers(topics.documents)) bits |= DOCUMENTS;
+    }
+    slot.subscribed = bits;
+    slot.routesEpoch = epoch;
+    return bits;
   }
 
   private updateTopics(slot: TwinSlot): UpdateTopics | undefined {

@@ -4,7 +4,7 @@
 import { computeDelta, deltaMetadata } from './delta.js';
 import { liveTombstone, type ShadowTombstone } from './delete-shadow.js';
 import type { JsonObject } from './json-value.js';
-import { AWS_SHADOW_LIMITS, stateBytes, type ShadowLimits } from './limits.js';
+import { AWS_SHADOW_LIMITS, stateBytesExceed, type ShadowLimits } from './limits.js';
 import { mergeState, type LostChange, type ShadowMetadata, type ShadowState } from './merge-state.js';
 import { renderMetadata, sentMetadata, type AwsMetaObject } from './metadata.js';
 import { reject, ShadowMessages, type ShadowRejection } from './shadow-error.js';
@@ -143,7 +143,7 @@ export function applyUpdate(
 
   // 8 KB of desired + reported, metadata excluded ("Diagnosing problems with shadows"); measured
   // on the merged state, as the limit is on the stored shadow, not on the request.
-  if (stateBytes(state.desired, state.reported) > limits.maxStateBytes) return reject(413, ShadowMessages.PAYLOAD_TOO_LARGE, token);
+  if (stateBytesExceed(state.desired, state.reported, limits.maxStateBytes)) return reject(413, ShadowMessages.PAYLOAD_TOO_LARGE, token);
 
   const version = baseVersion + 1; // every accepted update, even one that changes nothing
   const next: ShadowDocument = { state, metadata: merged.metadata, version, timestamp: ctx.now, writers: nextWriters };
