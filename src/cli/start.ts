@@ -18,7 +18,7 @@ import { handleStopSignals } from './signals.js';
  * restart are named); an invalid one is refused with the bad key named and the running config
  * stays.
  */
-function watchConfig(hub: RunningHub, opts: Record<string, unknown>, log: Logger): void {
+function watchConfig(hubReady: Promise<RunningHub>, opts: Record<string, unknown>, log: Logger): void {
   let running = false;
   let again = false;
   const reload = async (why: string): Promise<void> => {
@@ -28,6 +28,9 @@ function watchConfig(hub: RunningHub, opts: Record<string, unknown>, log: Logger
     }
     running = true;
     try {
+      // Watching starts before the hub is up, so no edit made right after "ready" is missed; a
+      // reload waits for the hub.
+      const hub = await hubReady;
       const next = await loadConfigFromCli(opts);
       const diff = hub.reload(next.config);
       const parts = [`applied ${diff.live.length === 0 ? 'no changes' : diff.live.join(', ')}`];
@@ -118,13 +121,13 @@ export function registerStartCommand(program: Command): void {
       },
       log,
     });
+    watchConfig(hubReady, opts, log);
     try {
       // Loaded here so that `config` and `bench` do not load the broker and its store adapters.
       const { startHub } = await import('../main/hub.js');
       const adminKey = process.env[ENV_ADMIN_KEY];
       const hub = await startHub(loaded.config, adminKey === undefined ? { log } : { log, adminKey });
       resolveHub(hub);
-      watchConfig(hub, opts, log);
     } catch (err) {
       log.fatal({ err }, 'start failed');
       reportError(err);

@@ -46,7 +46,23 @@ export function createIngestor(mappings: readonly TelemetryMapping[], opts?: Ing
   const cache = new Map<string, MappingMatch | null>();
   const plans = compiled.map(planOf);
 
+  // The literal start of each filter ('devices/' of 'devices/+/telemetry'): a topic that starts
+  // with none of them (twin topics, rule outputs, $SYS) is not a telemetry topic, decided without
+  // the cache, which then holds only topics that may be telemetry.
+  const prefixes = compiled.map((c) => literalPrefix(c.mqttFilter));
+  const checkPrefixes = !prefixes.includes('');
+
   function match(topic: string): MappingMatch | undefined {
+    if (checkPrefixes) {
+      let maybe = false;
+      for (let i = 0; i < prefixes.length; i++) {
+        if (topic.startsWith(prefixes[i]!)) {
+          maybe = true;
+          break;
+        }
+      }
+      if (!maybe) return undefined;
+    }
     const hit = cache.get(topic);
     if (hit !== undefined) return hit ?? undefined;
     const m = matchMapping(compiled, topic);
@@ -177,4 +193,16 @@ function readOneObject(
     }
   }
   readObject(value, opts, requireTimestamp, sink);
+}
+
+/** The levels of a filter before its first wildcard, with their trailing '/'. */
+function literalPrefix(filter: string): string {
+  const levels = filter.split('/');
+  let out = '';
+  for (let i = 0; i < levels.length; i++) {
+    const l = levels[i]!;
+    if (l === '+' || l === '#') return out;
+    out += i === levels.length - 1 ? l : `${l}/`;
+  }
+  return out;
 }
