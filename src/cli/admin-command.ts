@@ -2,8 +2,8 @@
 // role). The key is printed once; the hub keeps only its hash.
 import type { Command } from 'commander';
 import { addClientOptions, clientAction, EXIT_CODES_HELP, jsonText, type ClientContext, type ClientOptions } from './client/common.js';
-import { usageError } from './client/http.js';
-import { renderObject } from './client/table.js';
+import { pathSegment, usageError } from './client/http.js';
+import { renderObject, renderTable } from './client/table.js';
 
 const ROLES = ['read-only', 'operator', 'admin'] as const;
 
@@ -32,6 +32,33 @@ async function createKey(ctx: ClientContext, _args: string[], o: CreateKeyOption
   ctx.err('twinhub: the key is shown only this once (the hub keeps a hash); store it now\n');
 }
 
+type KeyRow = Record<string, unknown>;
+
+async function listKeys(ctx: ClientContext): Promise<void> {
+  const r = await ctx.client.json<{ items: KeyRow[] }>('GET', '/api/v1/api-keys');
+  if (ctx.json) {
+    ctx.out(jsonText(r));
+    return;
+  }
+  ctx.out(
+    renderTable<KeyRow>(
+      [
+        { header: 'ID', value: (k) => k.id },
+        { header: 'NAME', value: (k) => k.name },
+        { header: 'ROLE', value: (k) => k.role },
+        { header: 'CREATED', value: (k) => k.createdAt },
+        { header: 'EXPIRES', value: (k) => k.expiresAt ?? '-' },
+      ],
+      r.items,
+    ),
+  );
+}
+
+async function revokeKey(ctx: ClientContext, [id]: string[]): Promise<void> {
+  await ctx.client.request('DELETE', `/api/v1/api-keys/${pathSegment(id!, 'key id')}`);
+  if (!ctx.json) ctx.err(`twinhub: API key ${id} revoked\n`);
+}
+
 /** Adds `twinhub admin …` to the CLI. */
 export function registerAdminCommand(program: Command): void {
   const admin = program.command('admin').description('administer a running hub over its HTTP API (admin key)');
@@ -41,4 +68,8 @@ export function registerAdminCommand(program: Command): void {
     .option('--expires <time>', 'expiry, ISO 8601 (default: never)')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(clientAction(createKey));
+  addClientOptions(admin.command('list-keys').description('list operator API keys (never the keys themselves)')).addHelpText('after', EXIT_CODES_HELP).action(clientAction(listKeys));
+  addClientOptions(admin.command('revoke-key').argument('<ID>', 'the key id (thk_<id>_…)').description('revoke an operator API key: requests with it are refused from now on'))
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(clientAction(revokeKey));
 }

@@ -245,5 +245,16 @@ describe('twinhub device (HTTP API client)', () => {
     assert.match(writes.stderr, /needs the operator role.*\(TH_FORBIDDEN\)\n$/);
     assert.equal(unknown.code, 2);
     await waitFor(async () => (await api('GET', '/api/v1/devices/ro-1')).status === 404, 1000, 'ro-1 not created');
+
+    // admin list-keys shows the key without its secret; revoke-key makes it stop working (401 → 4).
+    const list = await cli(['admin', 'list-keys']);
+    ok(list);
+    assert.match(list.stdout, /cli-test\s+read-only/);
+    assert.equal(list.stdout.includes(k.key), false);
+    const id = /^thk_([0-9a-f]+)_/.exec(k.key)![1]!;
+    ok(await cli(['admin', 'revoke-key', id]));
+    const after = await cli(['device', 'list', '--url', url, '--key', k.key], { auth: false });
+    assert.equal(after.code, 4, after.stderr);
+    assert.equal((await cli(['admin', 'revoke-key', id])).code, 3, 'revoking twice: not found');
   });
 });
