@@ -29,7 +29,7 @@
 // only changed sections are serialised again. The stored format is unchanged (plain JSON).
 import type { Database } from 'lmdb';
 import { Errors, TwinhubError } from '../../common/errors.js';
-import type { ShadowDocument, ShadowTombstone } from '../../core/twin/index.js';
+import { metadataJson, type MetaNode, type ShadowDocument, type ShadowTombstone } from '../../core/twin/index.js';
 import {
   DEFAULT_TWIN_HISTORY_SIZE,
   type StoredTwin,
@@ -427,9 +427,9 @@ function fragmentsOf(doc: ShadowDocument, prev: Fragments | undefined): { keep: 
     reported,
     reportedJson: sameR && prev.reportedJson !== '' ? prev.reportedJson : encode(reported),
     metaDesired: md,
-    metaDesiredJson: sameMd && prev.metaDesiredJson !== '' ? prev.metaDesiredJson : encode(md),
+    metaDesiredJson: sameMd && prev.metaDesiredJson !== '' ? prev.metaDesiredJson : encodeMeta(md),
     metaReported: mr,
-    metaReportedJson: sameMr && prev.metaReportedJson !== '' ? prev.metaReportedJson : encode(mr),
+    metaReportedJson: sameMr && prev.metaReportedJson !== '' ? prev.metaReportedJson : encodeMeta(mr),
   };
   const keep: Fragments = {
     desired,
@@ -447,6 +447,11 @@ function fragmentsOf(doc: ShadowDocument, prev: Fragments | undefined): { keep: 
 /** JSON of a section, '' when absent. */
 function encode(v: object | undefined): string {
   return v === undefined ? '' : JSON.stringify(v);
+}
+
+/** JSON of a metadata section, '' when absent (metadataJson: a leaf shared by the fields one change wrote is serialised once). */
+function encodeMeta(v: MetaNode | undefined): string {
+  return v === undefined ? '' : metadataJson(v);
 }
 
 /**

@@ -5,7 +5,7 @@
 // - a field in desired but not in reported is included (also after it was deleted from reported);
 // - nested objects are compared field by field, so only the differing nested fields appear;
 // - arrays are values: an array that differs in any way appears whole.
-import { isJsonObject, jsonEqual, own, setOwn, type JsonObject } from './json-value.js';
+import { hasOwn, isJsonObject, jsonEqual, setOwn, type JsonObject } from './json-value.js';
 import { renderMetadata, type AwsMetaObject, type MetaNode } from './metadata.js';
 
 /** The delta, or undefined when nothing differs (AWS then publishes no /update/delta). */
@@ -13,9 +13,10 @@ export function computeDelta(desired: JsonObject | undefined, reported: JsonObje
   if (desired === undefined) return undefined;
   let delta: JsonObject | undefined;
   for (const k in desired) {
-    if (!Object.prototype.hasOwnProperty.call(desired, k)) continue;
+    if (!hasOwn.call(desired, k)) continue;
     const d = desired[k] as JsonObject[string];
-    const r = own(reported, k);
+    // Inline rather than own()/setOwn(): see merge-state.ts fields().
+    const r = reported !== undefined && hasOwn.call(reported, k) ? reported[k] : undefined;
     let diff: JsonObject[string] | undefined;
     if (r === undefined) {
       diff = d;
@@ -26,7 +27,8 @@ export function computeDelta(desired: JsonObject | undefined, reported: JsonObje
     }
     if (diff !== undefined) {
       if (delta === undefined) delta = {};
-      setOwn(delta, k, diff);
+      if (k === '__proto__') setOwn(delta, k, diff);
+      else delta[k] = diff;
     }
   }
   return delta;

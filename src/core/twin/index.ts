@@ -15,8 +15,8 @@ export type { GetAccepted, GetAcceptedDocument, GetContext } from './get-accepte
 export { deleteShadow, liveTombstone } from './delete-shadow.js';
 export type { DeleteAccepted, DeleteAcceptedDocument, DeleteContext, ShadowTombstone } from './delete-shadow.js';
 export { computeDelta, deltaMetadata } from './delta.js';
-export { renderMetadata } from './metadata.js';
-export type { AwsMetaObject } from './metadata.js';
+export { metadataJson, renderMetadata } from './metadata.js';
+export type { AwsMetaObject, MetaNode } from './metadata.js';
 export { AWS_SHADOW_LIMITS, validateShadowName, validateThingName } from './limits.js';
 export type { ShadowLimits } from './limits.js';
 export { errorDocument, noShadow, reject, ShadowMessages } from './shadow-error.js';

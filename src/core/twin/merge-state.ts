@@ -16,7 +16,7 @@
 //
 // Nothing is mutated: changed objects are copied along the patched paths, unchanged subtrees are
 // shared with the input. Stored documents must therefore be treated as immutable.
-import { isEmptyObject, isJsonObject, own, setOwn, type JsonObject, type JsonValue } from './json-value.js';
+import { hasOwn, isEmptyObject, isJsonObject, own, setOwn, type JsonObject, type JsonValue } from './json-value.js';
 import { isLeafMeta, leafWriter, type LeafMeta, type MetaNode, type MetaObject } from './metadata.js';
 import { entry, type VersionVector } from './version-vector.js';
 
@@ -95,6 +95,8 @@ class Merge {
   private readonly stamp: ChangeStamp;
   private readonly seen: VersionVector | undefined;
   private readonly tombstones: boolean;
+  private writtenMeta: LeafMeta | undefined = undefined;
+  private deletedMeta: LeafMeta | undefined = undefined;
 
   constructor(opts: MergeOptions) {
     this.stamp = opts.stamp;
@@ -102,23 +104,34 @@ class Merge {
     this.tombstones = opts.tombstones;
   }
 
-  /** Merges `patch` into the object `cur` (undefined: none yet). Undefined when no field is left. */
+  /**
+   * Merges `patch` into the object `cur` (undefined: none yet). Undefined when no field is left.
+   * The hot loop of every update reads and writes fields here rather than through own()/setOwn():
+   * inline, these property accesses learn the few shapes of state objects, where the shared
+   * helpers see every object of the process (docs/TWINS.md "Performance").
+   */
   fields(cur: JsonObject | undefined, curMeta: MetaObject | undefined, patch: JsonObject): JsonObject | undefined {
     const out: JsonObject = cur === undefined ? {} : { ...cur };
     let meta: Record<string, MetaNode> | undefined = curMeta === undefined ? undefined : { ...curMeta };
     for (const k in patch) {
-      if (!Object.prototype.hasOwnProperty.call(patch, k)) continue;
+      if (!hasOwn.call(patch, k)) continue;
       this.path.push(k);
-      const v = this.value(own(cur, k), own(curMeta, k), patch[k] as JsonValue);
+      const v = this.value(
+        cur !== undefined && hasOwn.call(cur, k) ? cur[k] : undefined,
+        curMeta !== undefined && hasOwn.call(curMeta, k) ? curMeta[k] : undefined,
+        patch[k] as JsonValue,
+      );
       const m = this.outMeta;
       this.path.pop();
       if (v === undefined) delete out[k];
-      else setOwn(out, k, v);
+      else if (k === '__proto__') setOwn(out, k, v);
+      else out[k] = v;
       if (m === undefined) {
         if (meta !== undefined) delete meta[k];
       } else {
         if (meta === undefined) meta = {};
-        setOwn(meta, k, m);
+        if (k === '__proto__') setOwn(meta, k, m);
+        else meta[k] = m;
       }
     }
     this.outMeta = meta === undefined || isEmptyObject(meta) ? undefined : meta;
@@ -237,7 +250,17 @@ class Merge {
     return s.writer > leafWriter(leaf);
   }
 
+  /**
+   * The metadata of a leaf this change writes. Every leaf it writes gets the same object (metadata
+   * is immutable and shared like unchanged subtrees), so a change of n fields allocates one, not
+   * n, and the store serialises it once (metadataJson).
+   */
   private leafMeta(deleted: boolean): LeafMeta {
+    if (deleted) return (this.deletedMeta ??= this.newLeafMeta(true));
+    return (this.writtenMeta ??= this.newLeafMeta(false));
+  }
+
+  private newLeafMeta(deleted: boolean): LeafMeta {
     const s = this.stamp;
     if (s.writer === '') return deleted ? { timestamp: s.timestamp, seq: s.seq, deleted: true } : { timestamp: s.timestamp, seq: s.seq };
     return deleted

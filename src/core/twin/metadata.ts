@@ -4,7 +4,7 @@
 // for deletions made by version-vector writers, a tombstone; these serve the multi-writer merge
 // (docs/TWINS.md) and never appear in AWS documents: renderMetadata() builds the AWS shape by
 // walking the state, so tombstones (fields absent from the state) are skipped.
-import { isJsonObject, own, setOwn, type JsonObject, type JsonValue } from './json-value.js';
+import { hasOwn, isJsonObject, setOwn, type JsonObject, type JsonValue } from './json-value.js';
 
 export interface LeafMeta {
   readonly timestamp: number;
@@ -43,15 +43,17 @@ export function leafWriter(leaf: LeafMeta): string {
 export function renderMetadata(state: JsonObject, meta: MetaNode | undefined): AwsMetaObject {
   const out: AwsMetaObject = {};
   const metaObj = meta !== undefined && !isLeafMeta(meta) ? meta : undefined;
+  // Inline field access rather than own()/setOwn(): see merge-state.ts fields().
   for (const k in state) {
-    if (!Object.prototype.hasOwnProperty.call(state, k)) continue;
+    if (!hasOwn.call(state, k)) continue;
     const v = state[k];
-    const m = own(metaObj, k);
-    if (isJsonObject(v)) {
-      setOwn(out, k, renderMetadata(v, m));
-    } else if (isLeafMeta(m)) {
-      setOwn(out, k, { timestamp: m.timestamp });
-    }
+    const m = metaObj !== undefined && hasOwn.call(metaObj, k) ? metaObj[k] : undefined;
+    let r: AwsMetaObject | { timestamp: number };
+    if (isJsonObject(v)) r = renderMetadata(v, m);
+    else if (isLeafMeta(m)) r = { timestamp: m.timestamp };
+    else continue;
+    if (k === '__proto__') setOwn(out, k, r);
+    else out[k] = r;
   }
   return out;
 }
@@ -64,7 +66,33 @@ export function sentMetadata(sent: JsonValue, timestamp: number): AwsMetaObject 
   if (!isJsonObject(sent)) return { timestamp };
   const out: AwsMetaObject = {};
   for (const k in sent) {
-    if (Object.prototype.hasOwnProperty.call(sent, k)) setOwn(out, k, sentMetadata(sent[k], timestamp));
+    if (!hasOwn.call(sent, k)) continue;
+    const r = sentMetadata(sent[k], timestamp);
+    if (k === '__proto__') setOwn(out, k, r);
+    else out[k] = r;
   }
   return out;
+}
+
+/**
+ * JSON.stringify(meta) for stored metadata (the same string), serialising a leaf object shared
+ * by consecutive fields once: the leaves one change writes are one object (merge-state.ts), so a
+ * report of n fields costs one leaf serialisation instead of n.
+ */
+export function metadataJson(meta: MetaNode): string {
+  if (isLeafMeta(meta)) return JSON.stringify(meta);
+  let out = '{';
+  let last: MetaNode | undefined;
+  let lastJson = '';
+  for (const k in meta) {
+    if (!Object.prototype.hasOwnProperty.call(meta, k)) continue;
+    const v = meta[k] as MetaNode | undefined;
+    if (v === undefined) continue; // as JSON.stringify does
+    if (v !== last) {
+      last = v;
+      lastJson = typeof v === 'object' && v !== null ? metadataJson(v) : JSON.stringify(v);
+    }
+    out += out.length === 1 ? `${JSON.stringify(k)}:${lastJson}` : `,${JSON.stringify(k)}:${lastJson}`;
+  }
+  return `${out}}`;
 }

@@ -207,6 +207,19 @@ test('field names such as __proto__ and constructor are stored as fields, not as
   assert.equal(JSON.stringify(r1.documents?.current.metadata), '{"desired":{"constructor":{"timestamp":1000},"toString":{"x":{"timestamp":1000},"y":{"timestamp":1000}}}}');
 });
 
+test('a "__proto__" field that already exists is changed as a field: state, metadata, delta and /update/accepted metadata', () => {
+  const r0 = update(undefined, '{"state": {"desired": {"__proto__": {"a": 1}, "p": 1}, "reported": {"__proto__": {"a": 0}}}}');
+  const r1 = update(r0.next, '{"state": {"desired": {"__proto__": {"a": 2, "b": 3}}, "reported": {"__proto__": 5}}}');
+  for (const section of [r1.next.state.desired!, r1.next.state.reported!, r1.next.metadata.desired!, r1.next.metadata.reported!]) {
+    assert.equal(Object.getPrototypeOf(section), Object.prototype);
+  }
+  assert.equal(JSON.stringify(r1.next.state), '{"desired":{"__proto__":{"a":2,"b":3},"p":1},"reported":{"__proto__":5}}');
+  assert.equal(JSON.stringify(r1.delta?.state), '{"__proto__":{"a":2,"b":3},"p":1}');
+  assert.equal(JSON.stringify(r1.delta?.metadata), '{"__proto__":{"a":{"timestamp":1000},"b":{"timestamp":1000}},"p":{"timestamp":1000}}');
+  assert.equal(JSON.stringify(r1.accepted.metadata), '{"desired":{"__proto__":{"a":{"timestamp":1000},"b":{"timestamp":1000}}},"reported":{"__proto__":{"timestamp":1000}}}');
+  assert.equal(({} as Record<string, unknown>).a, undefined);
+});
+
 test('the writer of every change is recorded in the version vector', () => {
   const r0 = update(undefined, { state: { reported: { a: 1 } } }, { writer: 'device:t1' });
   const r1 = update(r0.next, { state: { desired: { a: 2 } } }, { writer: 'api' });
