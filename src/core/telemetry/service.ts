@@ -15,6 +15,9 @@ import { SeriesEngine, type AppendResult, type EngineOptions, type PointInput } 
 import type { DeadLetter, Ingestor } from './ingest/index.js';
 import { checkQuery, querySeries, selectSeries, type PointValue, type QuerySpec, type SeriesResult } from './query.js';
 
+/** Longest stretch a query runs before it lets other events in. */
+const QUERY_SLICE_MS = 5;
+
 export interface TelemetryServiceOptions {
   lateWindowMs: number;
   chunkMaxPoints: number;
@@ -165,7 +168,16 @@ export class TelemetryService {
     const engine = this.eng;
     const selected = selectSeries(engine, q);
     return (async function* () {
-      for (const s of selected) yield querySeries(engine, s, q);
+      // Queries run on the event loop: a large one gives the loop back every few milliseconds
+      // (between series), so MQTT traffic keeps flowing while it streams.
+      let sliceStart = performance.now();
+      for (const s of selected) {
+        yield querySeries(engine, s, q);
+        if (performance.now() - sliceStart > QUERY_SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
+      }
     })();
   }
 
