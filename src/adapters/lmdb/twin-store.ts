@@ -421,25 +421,22 @@ function fragmentsOf(doc: ShadowDocument, prev: Fragments | undefined): { keep: 
   const sameR = prev !== undefined && prev.reported === reported;
   const sameMd = prev !== undefined && prev.metaDesired === md;
   const sameMr = prev !== undefined && prev.metaReported === mr;
-  const json: Fragments = {
-    desired,
-    desiredJson: sameD && prev.desiredJson !== '' ? prev.desiredJson : encode(desired),
-    reported,
-    reportedJson: sameR && prev.reportedJson !== '' ? prev.reportedJson : encode(reported),
-    metaDesired: md,
-    metaDesiredJson: sameMd && prev.metaDesiredJson !== '' ? prev.metaDesiredJson : encodeMeta(md),
-    metaReported: mr,
-    metaReportedJson: sameMr && prev.metaReportedJson !== '' ? prev.metaReportedJson : encodeMeta(mr),
-  };
+  const desiredJson = sameD && prev.desiredJson !== '' ? prev.desiredJson : encode(desired);
+  const reportedJson = sameR && prev.reportedJson !== '' ? prev.reportedJson : encode(reported);
+  const metaDesiredJson = sameMd && prev.metaDesiredJson !== '' ? prev.metaDesiredJson : encodeMeta(md);
+  const metaReportedJson = sameMr && prev.metaReportedJson !== '' ? prev.metaReportedJson : encodeMeta(mr);
+  const json: Fragments = { desired, desiredJson, reported, reportedJson, metaDesired: md, metaDesiredJson, metaReported: mr, metaReportedJson };
+  // Nothing changed since the previous write: what to keep is what to write (one object, not two).
+  if (sameD && sameR && sameMd && sameMr) return { keep: json, json };
   const keep: Fragments = {
     desired,
-    desiredJson: sameD ? json.desiredJson : '',
+    desiredJson: sameD ? desiredJson : '',
     reported,
-    reportedJson: sameR ? json.reportedJson : '',
+    reportedJson: sameR ? reportedJson : '',
     metaDesired: md,
-    metaDesiredJson: sameMd ? json.metaDesiredJson : '',
+    metaDesiredJson: sameMd ? metaDesiredJson : '',
     metaReported: mr,
-    metaReportedJson: sameMr ? json.metaReportedJson : '',
+    metaReportedJson: sameMr ? metaReportedJson : '',
   };
   return { keep, json };
 }

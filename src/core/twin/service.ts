@@ -599,9 +599,10 @@ export class TwinService {
       now,
       writer: job.writer,
       limits: this.limits,
-      ...(stored?.tombstone === undefined ? {} : { tombstone: stored.tombstone }),
-      ...(opts?.vector === undefined ? {} : { vector: opts.vector }),
-      ...(opts?.changedAt === undefined ? {} : { changedAt: opts.changedAt }),
+      // Absent options are passed as undefined (applyUpdate reads them so) rather than spread in.
+      tombstone: stored?.tombstone,
+      vector: opts?.vector,
+      changedAt: opts?.changedAt,
       buildDelta: (subscribed & DELTA) !== 0,
       buildDocuments: (subscribed & DOCUMENTS) !== 0,
     });
