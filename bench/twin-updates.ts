@@ -17,6 +17,7 @@
 //   BENCH_FSYNC        1 (or the --fsync flag) = flush every twin commit to the disk (default 0: to the OS)
 // Prints one JSON line.
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -279,6 +280,22 @@ async function load(url: string): Promise<LoadResult> {
 
 // ---------------------------------------------------------------- the hub (parent)
 
+/**
+ * CPU time of the hub's main thread (its event loop) in µs, from /proc (Linux; undefined
+ * elsewhere): utime and stime of the thread whose id is the pid, in clock ticks (USER_HZ, 100 on
+ * Linux). The rest of process.cpuUsage() is the other threads: the LMDB writer, libuv's pool, the
+ * garbage collector's helpers.
+ */
+function mainThreadCpuUs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'twinhub-bench-twins-'));
   const log = pino({ level: 'silent' });
@@ -304,6 +321,8 @@ async function main(): Promise<void> {
   const cpu0 = process.cpuUsage();
   let measureCpu0 = cpu0;
   let measureCpu = { user: 0, system: 0 };
+  let mainCpu0: number | undefined;
+  let mainCpu: number | undefined;
   try {
     const child = fork(fileURLToPath(import.meta.url), ['--load', `mqtt://${mqtt.host}:${mqtt.port}`], {
       execArgv: ['--import', 'tsx'],
@@ -312,9 +331,14 @@ async function main(): Promise<void> {
     const r = await new Promise<LoadResult>((res, rej) => {
       child.on('message', (m) => {
         // The hub's CPU time while the updates are measured (setup excluded).
-        if (m === 'measuring') measureCpu0 = process.cpuUsage();
-        else if (m === 'measured') measureCpu = process.cpuUsage(measureCpu0);
-        else res(m as LoadResult);
+        if (m === 'measuring') {
+          measureCpu0 = process.cpuUsage();
+          mainCpu0 = mainThreadCpuUs();
+        } else if (m === 'measured') {
+          measureCpu = process.cpuUsage(measureCpu0);
+          const now = mainThreadCpuUs();
+          mainCpu = now === undefined || mainCpu0 === undefined ? undefined : now - mainCpu0;
+        } else res(m as LoadResult);
       });
       child.once('exit', (code) => rej(new Error(`load generator exited with ${code}`)));
     });
@@ -337,6 +361,8 @@ async function main(): Promise<void> {
         setupSeconds: round(r.setupSeconds),
         hubCpuSeconds: round((cpu.user + cpu.system) / 1e6),
         hubCpuUsPerUpdate: round((measureCpu.user + measureCpu.system) / Math.max(1, r.updates), 1),
+        // Of which the event loop (the rest: LMDB writer, libuv pool, GC helper threads); Linux only, 10 ms ticks.
+        ...(mainCpu === undefined ? {} : { hubMainThreadCpuUsPerUpdate: round(mainCpu / Math.max(1, r.updates), 1) }),
         loadCpuSecondsMeasuring: round(r.cpuSeconds),
         storeFailures: hub.twins.storeFailures,
         hubRssMB: round(process.memoryUsage().rss / 2 ** 20, 1),
