@@ -107,6 +107,9 @@ async function main(): Promise<void> {
     const st = engine.stats();
     if (st.active !== 100) throw new Error(`expected 100 active rules, got ${st.active}: ${JSON.stringify(engine.list().filter((r) => r.loadErrors).map((r) => r.loadErrors))}`);
     await run(hub.broker, msgs, 1); // warm-up (route cache, JIT)
+    const routes = hub.broker.routes;
+    const hits0 = routes.cacheHits;
+    const misses0 = routes.cacheMisses;
     const evalsBefore = engine.list().reduce((s, r) => s + r.counters.evalCount, 0);
     const okBefore = engine.list().reduce((s, r) => s + r.counters.actionsOk, 0);
     const withRules = await run(hub.broker, msgs, SECONDS);
@@ -129,6 +132,8 @@ async function main(): Promise<void> {
         ruleEvaluationsPerSec: Math.round(evals / (withRules.messages / withRules.msgPerSec)),
         meanEvalMicros: Number(evalUs.toFixed(3)),
         actionsPerSec: Math.round(actions / (withRules.messages / withRules.msgPerSec)),
+        routeCacheHits: routes.cacheHits - hits0,
+        routeCacheMisses: routes.cacheMisses - misses0,
         node: process.version,
       }),
     );
