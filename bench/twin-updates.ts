@@ -22,6 +22,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { open } from 'lmdb';
 import { pino } from 'pino';
 import { buildConfig } from '../src/config/load.js';
 import { AWS_SHADOW_LIMITS } from '../src/core/twin/index.js';
@@ -296,6 +297,25 @@ function mainThreadCpuUs(): number | undefined {
   }
 }
 
+/** Mean value sizes of the twins environment's `twins` and `history` databases (the hub stopped). */
+async function storedBytes(path: string): Promise<{ record: number; history: number }> {
+  const root = open<Buffer, Buffer>(path, { maxDbs: 32, keyEncoding: 'binary', encoding: 'binary', readOnly: true });
+  try {
+    const mean = (name: string): number => {
+      let n = 0;
+      let sum = 0;
+      for (const { value } of root.openDB<Buffer, Buffer>(name, { keyEncoding: 'binary', encoding: 'binary' }).getRange()) {
+        n++;
+        sum += value.length;
+      }
+      return n === 0 ? 0 : Math.round(sum / n);
+    };
+    return { record: mean('twins'), history: mean('history') };
+  } finally {
+    await root.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'twinhub-bench-twins-'));
   const log = pino({ level: 'silent' });
@@ -323,6 +343,7 @@ async function main(): Promise<void> {
   let measureCpu = { user: 0, system: 0 };
   let mainCpu0: number | undefined;
   let mainCpu: number | undefined;
+  let stopped = false;
   try {
     const child = fork(fileURLToPath(import.meta.url), ['--load', `mqtt://${mqtt.host}:${mqtt.port}`], {
       execArgv: ['--import', 'tsx'],
@@ -343,6 +364,9 @@ async function main(): Promise<void> {
       child.once('exit', (code) => rej(new Error(`load generator exited with ${code}`)));
     });
     const cpu = process.cpuUsage(cpu0);
+    await hub.stop();
+    stopped = true;
+    const bytes = await storedBytes(join(dir, 'twins'));
     process.stdout.write(
       `${JSON.stringify({
         bench: 'twin-updates',
@@ -367,10 +391,13 @@ async function main(): Promise<void> {
         storeFailures: hub.twins.storeFailures,
         hubRssMB: round(process.memoryUsage().rss / 2 ** 20, 1),
         hubHeapUsedMB: round(process.memoryUsage().heapUsed / 2 ** 20, 1),
+        // Mean stored sizes after the run: a twin record, a history entry (values only).
+        recordBytes: bytes.record,
+        historyEntryBytes: bytes.history,
       })}\n`,
     );
   } finally {
-    await hub.stop();
+    if (!stopped) await hub.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TwinhubError } from '../../src/common/errors.js';
-import { DATA_FORMAT_VERSION, openDataEnv, type Migration } from '../../src/adapters/lmdb/env.js';
+import { DATA_FORMAT_VERSION, FORMAT_VERSIONS, MIGRATIONS, formatVersionOf, openDataEnv, type Migration } from '../../src/adapters/lmdb/env.js';
 
 const K = Buffer.from('a');
 
@@ -75,6 +75,37 @@ test('a failing step changes nothing and says the folder is still at its format;
       assert.ok(err instanceof TwinhubError);
       assert.equal(err.code, 'TH_DATA_FORMAT_UNSUPPORTED');
       assert.match(err.message, /no migration from it/);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('each environment has its own data format: twins is at 2 (with a migration from 1), the others at DATA_FORMAT_VERSION', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'twinhub-migrate-'));
+  try {
+    assert.equal(formatVersionOf('twins'), 2);
+    assert.equal(FORMAT_VERSIONS.twins, 2);
+    for (const name of ['broker', 'registry', 'telemetry', 'toString', '__proto__']) assert.equal(formatVersionOf(name), DATA_FORMAT_VERSION, name);
+    assert.deepEqual(
+      MIGRATIONS.twins!.map((m) => m.from),
+      [1],
+    );
+    const twins = await openDataEnv(dir, 'twins', { fsync: false });
+    assert.equal(twins.formatVersion, 2, 'a new twins environment is written at its format');
+    await twins.close();
+    const other = await openDataEnv(dir, 'things', { fsync: false });
+    assert.equal(other.formatVersion, DATA_FORMAT_VERSION);
+    await other.close();
+    // A twins folder from a newer release is refused, naming both formats.
+    const newer = await openDataEnv(dir, 'twins', { fsync: false, supportedFormat: 3, migrations: [{ from: 2, describe: 'a later release', migrate: () => undefined }] });
+    assert.equal(newer.formatVersion, 3);
+    await newer.close();
+    await assert.rejects(openDataEnv(dir, 'twins', { fsync: false }), (err: unknown) => {
+      assert.ok(err instanceof TwinhubError);
+      assert.equal(err.code, 'TH_DATA_FORMAT_UNSUPPORTED');
+      assert.match(err.message, /holds data format 3; this Twinhub reads format 2 and older/);
       return true;
     });
   } finally {

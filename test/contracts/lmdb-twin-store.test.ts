@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openLmdbTwinStore, type LmdbTwinStore } from '../../src/adapters/lmdb/twin-store.js';
 import { TwinhubError } from '../../src/common/errors.js';
-import { applyUpdate, deleteShadow, type ShadowDocument } from '../../src/core/twin/index.js';
+import { openDataEnv } from '../../src/adapters/lmdb/env.js';
+import { encodeRecordV1 } from '../../src/adapters/lmdb/twin-migrations.js';
+import { applyUpdate, deleteShadow, type ShadowDocument, type ShadowTombstone } from '../../src/core/twin/index.js';
+import type { TwinHistoryEntry } from '../../src/ports/twin-store.js';
 import { entry, twinDoc, twinStoreContract } from './twin-store.contract.js';
 
 async function tempDir(): Promise<string> {
@@ -151,6 +154,150 @@ describe('lmdb twin store: data folder', () => {
     try {
       const store = await openLmdbTwinStore(dir, { fsync: false });
       await assert.rejects(store.get('a\u0000b', ''), (err: unknown) => err instanceof TwinhubError && err.code === 'TH_TWIN_INVALID');
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('lmdb twin store: data format 2 (compact metadata) and the migration from format 1', () => {
+  /** Twins written the way a format-1 release stored them: plain JSON records and history entries. */
+  async function formatOneFolder(): Promise<{ dir: string; docs: Map<string, ShadowDocument>; tombstone: ShadowTombstone; entries: TwinHistoryEntry[] }> {
+    const dir = await tempDir();
+    const env = await openDataEnv(dir, 'twins', { fsync: false, supportedFormat: 1, migrations: [] });
+    assert.equal(env.formatVersion, 1);
+    const twins = env.openDb('twins');
+    const hist = env.openDb('history');
+    const docs = new Map<string, ShadowDocument>();
+    // A multi-writer twin with tombstone leaves, the anonymous writer, a "__proto__" field and arrays.
+    let doc = applyUpdate(undefined, { state: { desired: { mode: 'eco', level: 3, cfg: { a: [1, { b: 'x' }] } }, reported: { t: 21.5 } } }, { now: 1_700_000_000 });
+    assert.ok(doc.ok);
+    let next = applyUpdate(doc.next, JSON.parse('{"state":{"desired":{"level":null,"cfg":{"c":true}},"reported":{"__proto__":{"x":1},"h":40}}}'), { now: 1_700_000_001, writer: 'edge', vector: { edge: 1 } });
+    assert.ok(next.ok);
+    // Concurrent with edge's change (it missed it): its older value of "level" loses → `lost`.
+    const concurrent = applyUpdate(next.next, { state: { desired: { level: 9 } } }, { now: 1_700_000_002, writer: 'api:k', vector: { 'api:k': 1 }, changedAt: 1_699_999_999 });
+    assert.ok(concurrent.ok);
+    docs.set('dev-1\u0000', concurrent.next);
+    assert.ok(JSON.stringify(concurrent.next.metadata).includes('"deleted":true'), 'the fixture holds a tombstone leaf');
+    assert.ok(concurrent.lost.length > 0, 'the fixture lost a change');
+    doc = applyUpdate(undefined, { state: { reported: { on: true } } }, { now: 1_700_000_003, writer: 'device:dev-2' });
+    assert.ok(doc.ok);
+    docs.set('dev-2\u0000lamp', doc.next);
+    const deleted = deleteShadow(doc.next, { now: 1_700_000_004, shadowName: 'gone' });
+    assert.ok(deleted.ok);
+    const entries: TwinHistoryEntry[] = [
+      entry(1, { state: { desired: { mode: 'eco' } } }),
+      entry(2, { writer: 'edge' }),
+      { op: 'update', version: 3, at: 1_700_000_002_000, writer: 'api:k', state: concurrent.accepted.state, lost: concurrent.lost },
+    ];
+    let revision = 0;
+    const hkey = (key: string, seq: number): Buffer => {
+      const k = Buffer.alloc(Buffer.byteLength(key) + 9);
+      k.write(key, 'utf8');
+      k.writeUInt32BE(seq, k.length - 4);
+      return k;
+    };
+    twins.putSync(Buffer.from('dev-1\u0000'), encodeRecordV1({ r: ++revision, h: 3, d: concurrent.next }));
+    for (const [i, e] of entries.entries()) hist.putSync(hkey('dev-1\u0000', i + 1), Buffer.from(JSON.stringify(e)));
+    twins.putSync(Buffer.from('dev-2\u0000lamp'), encodeRecordV1({ r: ++revision, h: 0, d: doc.next }));
+    twins.putSync(Buffer.from('dev-2\u0000gone'), encodeRecordV1({ r: ++revision, h: 0, t: deleted.tombstone }));
+    // Enough records for the migration to work in several chunks.
+    for (let i = 0; i < 2500; i++) twins.putSync(Buffer.from(`bulk-${String(i).padStart(4, '0')}\u0000`), encodeRecordV1({ r: ++revision, h: 0, d: doc.next }));
+    const rev = Buffer.alloc(8);
+    rev.writeBigUInt64BE(BigInt(revision));
+    env.openDb('meta').putSync(Buffer.from('revision'), rev);
+    await env.close();
+    return { dir, docs, tombstone: deleted.tombstone, entries };
+  }
+
+  it('a twins folder at format 1 is migrated when opened and reads back the same twins, tombstones and history (lost included)', async () => {
+    const { dir, docs, tombstone, entries } = await formatOneFolder();
+    try {
+      const store = await openLmdbTwinStore(dir, { fsync: false, historySize: 10 });
+      const one = await store.get('dev-1', '');
+      assert.deepEqual(one?.doc, docs.get('dev-1\u0000'));
+      assert.equal(one?.revision, 1);
+      assert.deepEqual((await store.get('dev-2', 'lamp'))?.doc, docs.get('dev-2\u0000lamp'));
+      assert.deepEqual(await store.get('dev-2', 'gone'), { revision: 3, tombstone });
+      assert.deepEqual((await store.get('bulk-2499', ''))?.doc, docs.get('dev-2\u0000lamp'));
+      assert.deepEqual(await store.history('dev-1', ''), [...entries].reverse());
+      assert.deepEqual(await store.list('dev-2'), ['lamp']);
+      // Writes continue: compare-and-set on the migrated revision, history after the migrated seq.
+      const r = applyUpdate(one!.doc, { state: { reported: { t: 22 } } }, { now: 1_700_000_010, writer: 'device:dev-1' });
+      assert.ok(r.ok);
+      const w = await store.put('dev-1', '', { expectedRevision: 1, doc: r.next, history: entry(4) });
+      assert.ok(w.ok);
+      assert.ok(w.revision > 2503, 'revisions continue after the migrated ones');
+      assert.deepEqual((await store.history('dev-1', '')).map((e) => e.version), [4, 3, 2, 1]);
+      await store.close();
+      // The folder is at format 2 now, its records compact; opening it again does not migrate.
+      const env = await openDataEnv(dir, 'twins', { fsync: false, migrations: [] });
+      assert.equal(env.formatVersion, 2);
+      const stored = env.openDb('twins').get(Buffer.from('dev-2\u0000lamp'))!.toString('utf8');
+      assert.ok(!stored.includes('"metadata"') && stored.includes('"m":'), stored);
+      await env.close();
+      // A release that reads format 1 only refuses the migrated folder rather than misreading it.
+      await assert.rejects(openDataEnv(dir, 'twins', { fsync: false, supportedFormat: 1 }), (err: unknown) => err instanceof TwinhubError && err.code === 'TH_DATA_FORMAT_UNSUPPORTED');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a new twins folder is written at format 2; a record stores each change\'s writer once per section', async () => {
+    const dir = await tempDir();
+    try {
+      const store = await openLmdbTwinStore(dir, { fsync: false });
+      const fields: { [k: string]: number } = {};
+      for (let i = 0; i < 20; i++) fields[`field_${i}`] = i;
+      const r = applyUpdate(undefined, { state: { reported: fields } }, { now: 1_700_000_000, writer: 'device:a-rather-long-writer-id' });
+      assert.ok(r.ok);
+      assert.ok((await store.put('d', '', { expectedRevision: 0, doc: r.next, history: entry(1) })).ok);
+      await store.close();
+      const env = await openDataEnv(dir, 'twins', { fsync: false });
+      assert.equal(env.formatVersion, 2);
+      const stored = env.openDb('twins').get(Buffer.from('d\u0000'))!.toString('utf8');
+      // Once in the metadata's table of changes, once in the version vector (20 times in format 1).
+      assert.equal(stored.split('a-rather-long-writer-id').length - 1, 2, stored);
+      assert.ok(stored.length < JSON.stringify({ r: 1, h: 1, d: r.next }).length / 2, `${stored.length} bytes`);
+      await env.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('history entries read back as written whether or not their reported state is the document\'s section (JSON reused or not)', async () => {
+    const dir = await tempDir();
+    try {
+      const store = await openLmdbTwinStore(dir, { fsync: false, historySize: 10 });
+      let doc: ShadowDocument | undefined;
+      let revision = 0;
+      const requests: unknown[] = [
+        { state: { reported: { b: 1, a: 2 } } },
+        // Same fields in another order: the section keeps its order, the entry its own.
+        { state: { reported: { a: 3, b: 4 } } },
+        // Part of the fields; then nested objects (merged copies, never reused); then with desired.
+        { state: { reported: { a: 5 } } },
+        { state: { reported: { a: 6, b: { c: 1 } } } },
+        { state: { desired: { x: 1 }, reported: { a: 7, b: 8 } } },
+        JSON.parse('{"state":{"reported":{"__proto__":9,"a":7,"b":8}}}'),
+        { state: { reported: { a: null, b: 8, __proto__: 9 } } },
+      ];
+      const written: TwinHistoryEntry[] = [];
+      for (const [i, request] of requests.entries()) {
+        const r = applyUpdate(doc, request, { now: 1_700_000_000 + i, writer: 'device:d' });
+        assert.ok(r.ok, `request ${i}`);
+        const e: TwinHistoryEntry = { op: 'update', version: r.next.version, at: 1_700_000_000_000 + i, writer: 'device:d', state: r.accepted.state };
+        written.push(e);
+        const w = await store.put('d', '', { expectedRevision: revision, doc: r.next, history: e });
+        assert.ok(w.ok);
+        revision = w.revision;
+        doc = r.next;
+      }
+      const back = await store.history('d', '');
+      assert.deepEqual(back, [...written].reverse());
+      // Field order of the stored entries is the order sent.
+      assert.deepEqual(Object.keys(back[back.length - 2]!.state!.reported as object), ['a', 'b']);
       await store.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

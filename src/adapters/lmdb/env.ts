@@ -9,15 +9,28 @@
 // environment; writes that must be atomic together use sub-databases of one environment.
 //
 // Every environment has a `meta` sub-database whose key "format" holds the data format version
-// (u32 big-endian) it was written with. A folder written by a newer Twinhub is refused rather
-// than misread; an older format would be migrated here when there is one (format 1 is the first).
+// (u32 big-endian) it was written with. Each environment has its own format (FORMAT_VERSIONS):
+// a folder written by a newer Twinhub is refused rather than misread; an older one is migrated
+// step by step when it is opened (MIGRATIONS).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { Errors, TwinhubError } from '../../common/errors.js';
+import { TWIN_MIGRATIONS } from './twin-migrations.js';
 
-/** The data format this build writes and the newest it reads. */
+/** The data format of an environment that FORMAT_VERSIONS does not name (broker, telemetry, registry…). */
 export const DATA_FORMAT_VERSION = 1;
+
+/**
+ * The data format this build writes and the newest it reads, by environment name; the ones not
+ * named are at DATA_FORMAT_VERSION. twins 2: compact metadata (twin-migrations.ts).
+ */
+export const FORMAT_VERSIONS: Readonly<Record<string, number>> = { twins: 2 };
+
+/** The data format this build writes and reads for the environment `name`. */
+export function formatVersionOf(name: string): number {
+  return Object.prototype.hasOwnProperty.call(FORMAT_VERSIONS, name) ? FORMAT_VERSIONS[name]! : DATA_FORMAT_VERSION;
+}
 
 const FORMAT_KEY = Buffer.from('format');
 
@@ -29,7 +42,7 @@ export interface DataEnvOptions {
    * file consistent either way).
    */
   fsync: boolean;
-  /** Newest data format this code reads; DATA_FORMAT_VERSION unless a test says otherwise. */
+  /** Data format this code writes and the newest it reads; formatVersionOf(name) unless a test says otherwise. */
   supportedFormat?: number;
   /** Migrations of this environment's older formats; MIGRATIONS[name] unless a test says otherwise. */
   migrations?: readonly Migration[];
@@ -48,10 +61,10 @@ export interface Migration {
 
 /**
  * Migrations by environment name, in order. Format 1 is the first format every environment was
- * written with, so there are none yet; a release that changes a stored format adds its step here
- * and raises DATA_FORMAT_VERSION, and older folders are upgraded when a hub opens them.
+ * written with; a release that changes an environment's stored format adds its step here and
+ * raises the environment's FORMAT_VERSIONS entry, and older folders are upgraded when a hub opens them.
  */
-export const MIGRATIONS: Readonly<Record<string, readonly Migration[]>> = {};
+export const MIGRATIONS: Readonly<Record<string, readonly Migration[]>> = { twins: TWIN_MIGRATIONS };
 
 export interface DataEnv {
   /** The environment's directory. */
@@ -67,7 +80,7 @@ export interface DataEnv {
 /** Open (creating when missing) the environment `name` of the data folder `dataDir`. */
 export async function openDataEnv(dataDir: string, name: string, opts: DataEnvOptions): Promise<DataEnv> {
   const path = join(dataDir, name);
-  const supported = opts.supportedFormat ?? DATA_FORMAT_VERSION;
+  const supported = opts.supportedFormat ?? formatVersionOf(name);
   let root: RootDatabase<Buffer, Buffer>;
   try {
     await mkdir(path, { recursive: true });
@@ -93,7 +106,8 @@ export async function openDataEnv(dataDir: string, name: string, opts: DataEnvOp
     const meta = root.openDB<Buffer, Buffer>('meta', dbOptions);
     const stored = meta.get(FORMAT_KEY);
     if (stored === undefined) {
-      formatVersion = DATA_FORMAT_VERSION;
+      // A new environment is written in the format this code writes.
+      formatVersion = supported;
       const v = Buffer.allocUnsafe(4);
       v.writeUInt32BE(formatVersion, 0);
       meta.putSync(FORMAT_KEY, v);
@@ -106,7 +120,7 @@ export async function openDataEnv(dataDir: string, name: string, opts: DataEnvOp
   }
   if (formatVersion < supported) {
     try {
-      formatVersion = migrate(root, dbOptions, path, formatVersion, supported, opts.migrations ?? MIGRATIONS[name] ?? []);
+      formatVersion = migrate(root, dbOptions, path, formatVersion, supported, opts.migrations ?? (Object.prototype.hasOwnProperty.call(MIGRATIONS, name) ? MIGRATIONS[name]! : []));
     } catch (err) {
       await root.close().catch(() => undefined);
       throw err;

@@ -2,7 +2,8 @@
 // (env.ts), so twin writes never queue behind the broker's per-turn commits.
 //
 // Sub-databases:
-//   twins    <deviceId> 0x00 <shadowName>                  → JSON {r: revision, h: last history seq, d?: doc, t?: tombstone}
+//   twins    <deviceId> 0x00 <shadowName>                  → JSON {r: revision, h: last history seq, d?: doc, t?: tombstone},
+//                                                            the doc's metadata compact (format 2, twin-migrations.ts)
 //   history  <deviceId> 0x00 <shadowName> 0x00 <seq u64BE> → JSON TwinHistoryEntry
 //   meta     "revision"                                    → u64BE, the last revision handed out
 // The classic shadow's name is '', so a device's keys all start with <deviceId> 0x00 (deleteDevice
@@ -26,10 +27,16 @@
 // (before that batch's writers resume), so it always shows what is committed. The record's JSON
 // is assembled from fragments: the sections of state and metadata a write left unchanged are
 // shared objects (merge-state.ts), so the key's entry keeps their JSON from the last write and
-// only changed sections are serialised again. The stored format is unchanged (plain JSON).
+// only changed sections are serialised again. Metadata is stored compact (each change's writer,
+// change number and timestamp once per section, not per field: core/twin/compact-metadata.ts),
+// and a history entry whose reported state is the document's reported section (a report that
+// replaced every field) reuses that section's JSON.
 import type { Database } from 'lmdb';
 import { Errors, TwinhubError } from '../../common/errors.js';
-import { metadataJson, type MetaNode, type ShadowDocument, type ShadowTombstone } from '../../core/twin/index.js';
+import type { ShadowDocument, ShadowTombstone } from '../../core/twin/index.js';
+import { compactMetadataJson } from '../../core/twin/compact-metadata.js';
+import type { JsonObject, JsonValue } from '../../core/twin/json-value.js';
+import type { MetaNode } from '../../core/twin/metadata.js';
 import {
   DEFAULT_TWIN_HISTORY_SIZE,
   type StoredTwin,
@@ -40,6 +47,7 @@ import {
   type TwinWriteResult,
 } from '../../ports/twin-store.js';
 import { openDataEnv, type DataEnv } from './env.js';
+import { docJsonV2, parseRecordV2, recordJsonV2, type TwinRecord } from './twin-migrations.js';
 
 type Db = Database<Buffer, Buffer>;
 
@@ -52,15 +60,11 @@ export interface LmdbTwinStoreOptions {
   cachedKeys?: number;
 }
 
-interface Record {
-  r: number;
-  h: number;
-  d?: ShadowDocument;
-  t?: ShadowTombstone;
-}
 
 /** What the cache knows of a committed key. */
 interface KeyState {
+  /** The key's bytes in the twins database. */
+  key: Buffer;
   /** Revision (0: the key holds nothing). */
   r: number;
   /** Last history seq. */
@@ -163,46 +167,48 @@ export class LmdbTwinStore implements TwinStore {
     doc: ShadowDocument | undefined,
     tombstone: ShadowTombstone | undefined,
   ): Promise<TwinWriteResult> {
+    // The key's id: names never contain NUL (checked when the key is not cached), so ids of
+    // distinct keys differ.
+    const id = `${deviceId}\u0000${shadowName}`;
+    let state = this.keys.get(id);
     let key: Buffer;
     try {
-      key = twinKey(deviceId, shadowName);
+      key = state !== undefined ? state.key : twinKey(deviceId, shadowName);
     } catch (err) {
       return Promise.reject(err);
     }
-    const id = key.toString('latin1');
     // Wait until neither a device deletion nor an earlier write of this key is in flight.
     const barrier = this.deleting.get(deviceId) ?? this.inFlight.get(id);
     if (barrier !== undefined) return barrier.then(() => this.write(deviceId, shadowName, expected, entry, doc, tombstone));
     if (this.closed) return Promise.reject(new TwinhubError(Errors.STORE_WRITE_FAILED, 'the twin store is closed'));
     // From here to enqueueing, synchronous: nobody else can check this key in between.
-    let state = this.keys.get(id);
     if (state === undefined) {
-      let rec: Record | undefined;
+      let rec: TwinRecord | undefined;
       try {
         this.recordReads++;
         rec = this.read(key);
       } catch (err) {
         return Promise.reject(new TwinhubError(Errors.STORE_WRITE_FAILED, `twin store read failed: ${(err as Error).message}`, undefined, { cause: err }));
       }
-      state = { r: rec?.r ?? 0, h: rec?.h ?? 0, trimmed: false, frags: undefined };
+      state = { key, r: rec?.r ?? 0, h: rec?.h ?? 0, trimmed: false, frags: undefined };
     }
     const current = state.r;
     if (current !== expected) return Promise.resolve({ ok: false, revision: current });
     const revision = ++this.revision;
     const seq = state.h + 1;
-    const next: KeyState = { r: revision, h: this.historySize > 0 ? seq : state.h, trimmed: state.trimmed, frags: undefined };
-    let json = `{"r":${revision},"h":${next.h}`;
+    const next: KeyState = { key, r: revision, h: this.historySize > 0 ? seq : state.h, trimmed: state.trimmed, frags: undefined };
+    let docJson: string | undefined;
+    let reportedJson = '';
     if (doc !== undefined) {
       const frags = fragmentsOf(doc, state.frags);
       next.frags = frags.keep;
-      json += `,"d":${encodeDoc(doc, frags.json)}`;
+      docJson = docJsonV2(doc, frags.json);
+      reportedJson = frags.json.reportedJson;
     }
-    if (tombstone !== undefined) json += `,"t":${JSON.stringify(tombstone)}`;
-    json += '}';
     const turn = this.currentTurn();
-    push(turn, this.twins, key, Buffer.from(json));
+    push(turn, this.twins, key, Buffer.from(recordJsonV2(revision, next.h, docJson, tombstone)));
     if (this.historySize > 0) {
-      push(turn, this.hist, historyKey(key, seq), Buffer.from(JSON.stringify(entry)));
+      push(turn, this.hist, historyKey(key, seq), Buffer.from(historyJson(entry, doc, reportedJson)));
       // Everything older than the last historySize entries. Once this process has trimmed the
       // key, each write only has the one entry that just fell out to remove; the first time, the
       // committed keys are scanned (earlier writes of this key have all settled: waited above).
@@ -227,7 +233,8 @@ export class LmdbTwinStore implements TwinStore {
     const prefix = devicePrefix(deviceId);
     const names: string[] = [];
     for (const { key, value } of this.twins.getRange({ start: prefix, end: prefixEnd(prefix) })) {
-      const rec = JSON.parse(Buffer.from(value).toString('utf8')) as Record;
+      // Only whether it is live: the document is not decoded.
+      const rec = JSON.parse(Buffer.from(value).toString('utf8')) as { d?: unknown };
       if (rec.d !== undefined) names.push(Buffer.from(key).subarray(prefix.length).toString('utf8'));
     }
     return names;
@@ -245,7 +252,7 @@ export class LmdbTwinStore implements TwinStore {
   async deleteDevice(deviceId: string): Promise<void> {
     if (this.closed) throw new TwinhubError(Errors.STORE_WRITE_FAILED, 'the twin store is closed');
     const prefix = devicePrefix(deviceId);
-    const id = prefix.toString('latin1');
+    const id = `${deviceId}\u0000`;
     let release!: () => void;
     const barrier = new Promise<void>((r) => (release = r));
     // Chain behind an earlier deletion of the same device.
@@ -262,7 +269,7 @@ export class LmdbTwinStore implements TwinStore {
       const ids: string[] = [];
       for (const k of this.twins.getKeys(range)) {
         push(turn, this.twins, k, undefined);
-        ids.push(Buffer.from(k).toString('latin1'));
+        ids.push(Buffer.from(k).toString('utf8'));
       }
       for (const k of this.hist.getKeys(range)) push(turn, this.hist, k, undefined);
       await turn.done;
@@ -282,9 +289,9 @@ export class LmdbTwinStore implements TwinStore {
     await this.env.close();
   }
 
-  private read(key: Buffer): Record | undefined {
+  private read(key: Buffer): TwinRecord | undefined {
     const v = this.twins.get(key);
-    return v === undefined ? undefined : (JSON.parse(Buffer.from(v).toString('utf8')) as Record);
+    return v === undefined ? undefined : parseRecordV2(v);
   }
 
   /** The batch of this event-loop turn, issued on the next setImmediate. */
@@ -364,7 +371,7 @@ function writeFailure(err: unknown): TwinhubError {
   return new TwinhubError(Errors.STORE_WRITE_FAILED, `twin store write failed: ${(err as Error)?.message ?? String(err)}`, undefined, { cause: err });
 }
 
-function toStored(rec: Record): StoredTwin {
+function toStored(rec: TwinRecord): StoredTwin {
   if (rec.d !== undefined) return { revision: rec.r, doc: rec.d };
   return { revision: rec.r, tombstone: rec.t! };
 }
@@ -446,36 +453,56 @@ function encode(v: object | undefined): string {
   return v === undefined ? '' : JSON.stringify(v);
 }
 
-/** JSON of a metadata section, '' when absent (metadataJson: a leaf shared by the fields one change wrote is serialised once). */
+/** Compact JSON of a metadata section, '' when absent. */
 function encodeMeta(v: MetaNode | undefined): string {
-  return v === undefined ? '' : metadataJson(v);
+  return v === undefined ? '' : compactMetadataJson(v);
 }
 
 /**
- * What JSON.stringify(doc) gives, with the sections taken from `f`. A document with fields this
- * layout does not know (in state, metadata or itself) is serialised whole instead.
+ * JSON of a history entry (what JSON.stringify gives, up to the order of fields). When the
+ * entry's reported state has the same fields with the same values, in the same order, as the
+ * document's reported section (a report that replaced every field), that section's JSON is
+ * reused rather than serialised again.
  */
-function encodeDoc(doc: ShadowDocument, f: Fragments): string {
-  if (!onlyKeys(doc, DOC_KEYS) || !onlyKeys(doc.state, SECTION_KEYS) || !onlyKeys(doc.metadata, SECTION_KEYS)) return JSON.stringify(doc);
-  let s = `{"state":${sections(doc.state, f.desiredJson, f.reportedJson)},"metadata":${sections(doc.metadata, f.metaDesiredJson, f.metaReportedJson)},"version":${JSON.stringify(doc.version)}`;
-  if (doc.timestamp !== undefined) s += `,"timestamp":${JSON.stringify(doc.timestamp)}`;
-  return `${s},"writers":${JSON.stringify(doc.writers)}}`;
+function historyJson(e: TwinHistoryEntry, doc: ShadowDocument | undefined, reportedJson: string): string {
+  if (!onlyKeys(e, HISTORY_KEYS)) return JSON.stringify(e);
+  let s = `{"op":${JSON.stringify(e.op)},"version":${JSON.stringify(e.version)},"at":${JSON.stringify(e.at)},"writer":${JSON.stringify(e.writer)}`;
+  const st = e.state;
+  if (st !== undefined) {
+    const reported = st.reported;
+    const docReported = doc?.state.reported;
+    if (reportedJson !== '' && docReported !== undefined && onlyKeys(st, SECTION_KEYS) && isObject(reported) && sameFields(reported, docReported)) {
+      const desired = st.desired;
+      s += desired === undefined ? `,"state":{"reported":${reportedJson}}` : `,"state":{"desired":${JSON.stringify(desired)},"reported":${reportedJson}}`;
+    } else {
+      s += `,"state":${JSON.stringify(st)}`;
+    }
+  }
+  if (e.lost !== undefined) s += `,"lost":${JSON.stringify(e.lost)}`;
+  return `${s}}`;
 }
 
-const DOC_KEYS: ReadonlySet<string> = new Set(['state', 'metadata', 'version', 'timestamp', 'writers']);
+function isObject(v: JsonValue | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Same own fields in the same order with identical (===) values: the same JSON. */
+function sameFields(a: JsonObject, b: JsonObject): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (k !== kb[i] || a[k] !== b[k]) return false;
+  }
+  return true;
+}
+
+const HISTORY_KEYS: ReadonlySet<string> = new Set(['op', 'version', 'at', 'writer', 'state', 'lost']);
 const SECTION_KEYS: ReadonlySet<string> = new Set(['desired', 'reported']);
 
 function onlyKeys(o: object, allowed: ReadonlySet<string>): boolean {
   for (const k in o) if (!allowed.has(k)) return false;
   return Object.getPrototypeOf(o) === Object.prototype;
-}
-
-/** `{"desired":…,"reported":…}` with the sections present in `o` (the order may differ from `o`'s: JSON objects are unordered). */
-function sections(o: { readonly desired?: unknown; readonly reported?: unknown }, desired: string, reported: string): string {
-  const hasD = o.desired !== undefined;
-  const hasR = o.reported !== undefined;
-  if (hasD && hasR) return `{"desired":${desired},"reported":${reported}}`;
-  if (hasD) return `{"desired":${desired}}`;
-  if (hasR) return `{"reported":${reported}}`;
-  return '{}';
 }
