@@ -7,13 +7,14 @@
 //
 // Format 2 (docs/TWINS.md "Performance"): the same record, but the document's metadata is kept
 // under "m" instead of "metadata", each section in the compact form of
-// core/twin/compact-metadata.ts (the leaf records once per section, referenced by index):
-//   {"r":7,"h":3,"d":{"state":{…},"m":{"desired":[[…],{…}],"reported":[[…],{…}]},"version":3,"timestamp":…,"writers":{…}}}
+// core/twin/compact-metadata.ts (the leaf records once per section, referenced by index, and no
+// tree at all when one change wrote every field of the state section beside it):
+//   {"r":7,"h":3,"d":{"state":{…},"m":{"desired":[[…],{…}],"reported":[[[1700000000,2,"device:d1"]]]},"version":3,"timestamp":…,"writers":{…}}}
 // Reading a record gives the same ShadowDocument as format 1 did.
 import type { Database } from 'lmdb';
 import type { ShadowDocument, ShadowTombstone } from '../../core/twin/index.js';
 import { compactMetadataJson, parseCompactMetadata } from '../../core/twin/compact-metadata.js';
-import { hasOwn, setOwn } from '../../core/twin/json-value.js';
+import { hasOwn, isJsonObject, setOwn, type JsonObject } from '../../core/twin/json-value.js';
 import type { MetaNode } from '../../core/twin/metadata.js';
 import type { Migration } from './env.js';
 
@@ -61,7 +62,7 @@ export function docJsonV2(doc: ShadowDocument, f?: SectionsJson): string {
     for (const k in md) {
       const v = md[k];
       if (!hasOwn.call(md, k) || v === undefined) continue;
-      meta += `${meta.length === 1 ? '' : ','}${JSON.stringify(k)}:${compactMetadataJson(v)}`;
+      meta += `${meta.length === 1 ? '' : ','}${JSON.stringify(k)}:${compactMetadataJson(v, sectionOf(doc.state, k))}`;
     }
     meta += '}';
   }
@@ -96,12 +97,19 @@ function docOfV2(d: { [k: string]: unknown }): ShadowDocument {
   const m = d.m as { [k: string]: unknown } | undefined;
   if (typeof m !== 'object' || m === null) throw new TypeError('twin record without metadata');
   const metadata: { [k: string]: MetaNode } = {};
-  for (const k in m) if (hasOwn.call(m, k)) setOwn(metadata, k, parseCompactMetadata(m[k]));
+  for (const k in m) if (hasOwn.call(m, k)) setOwn(metadata, k, parseCompactMetadata(m[k], sectionOf(d.state, k)));
   const doc: { [k: string]: unknown } = { state: d.state, metadata, version: d.version };
   if (d.timestamp !== undefined) doc.timestamp = d.timestamp;
   doc.writers = d.writers;
   for (const k in d) if (hasOwn.call(d, k) && !DOC_KEYS_V2.has(k)) setOwn(doc, k, d[k]);
   return doc as unknown as ShadowDocument;
+}
+
+/** The state section `k` beside a metadata section, when it is an object. */
+function sectionOf(state: unknown, k: string): JsonObject | undefined {
+  if (!isJsonObject(state) || !hasOwn.call(state, k)) return undefined;
+  const v = state[k];
+  return isJsonObject(v) ? v : undefined;
 }
 
 // ---------------------------------------------------------------- format 1

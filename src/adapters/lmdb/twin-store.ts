@@ -426,12 +426,15 @@ function fragmentsOf(doc: ShadowDocument, prev: Fragments | undefined): { keep: 
   const mr = doc.metadata.reported;
   const sameD = prev !== undefined && prev.desired === desired;
   const sameR = prev !== undefined && prev.reported === reported;
-  const sameMd = prev !== undefined && prev.metaDesired === md;
-  const sameMr = prev !== undefined && prev.metaReported === mr;
+  const sameMdOnly = prev !== undefined && prev.metaDesired === md;
+  const sameMrOnly = prev !== undefined && prev.metaReported === mr;
   const desiredJson = sameD && prev.desiredJson !== '' ? prev.desiredJson : encode(desired);
   const reportedJson = sameR && prev.reportedJson !== '' ? prev.reportedJson : encode(reported);
-  const metaDesiredJson = sameMd && prev.metaDesiredJson !== '' ? prev.metaDesiredJson : encodeMeta(md);
-  const metaReportedJson = sameMr && prev.metaReportedJson !== '' ? prev.metaReportedJson : encodeMeta(mr);
+  // The compact metadata of a section depends on the state section too (compact-metadata.ts).
+  const sameMd = sameMdOnly && sameD;
+  const sameMr = sameMrOnly && sameR;
+  const metaDesiredJson = sameMd && prev.metaDesiredJson !== '' ? prev.metaDesiredJson : encodeMeta(md, desired);
+  const metaReportedJson = sameMr && prev.metaReportedJson !== '' ? prev.metaReportedJson : encodeMeta(mr, reported);
   const json: Fragments = { desired, desiredJson, reported, reportedJson, metaDesired: md, metaDesiredJson, metaReported: mr, metaReportedJson };
   // Nothing changed since the previous write: what to keep is what to write (one object, not two).
   if (sameD && sameR && sameMd && sameMr) return { keep: json, json };
@@ -454,8 +457,8 @@ function encode(v: object | undefined): string {
 }
 
 /** Compact JSON of a metadata section, '' when absent. */
-function encodeMeta(v: MetaNode | undefined): string {
-  return v === undefined ? '' : compactMetadataJson(v);
+function encodeMeta(v: MetaNode | undefined, state: JsonObject | undefined): string {
+  return v === undefined ? '' : compactMetadataJson(v, state);
 }
 
 /**

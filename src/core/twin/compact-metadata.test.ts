@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compactMetadataJson, parseCompactMetadata } from './compact-metadata.js';
+import type { JsonObject } from './json-value.js';
 import type { MetaNode } from './metadata.js';
 import { metadataJson } from './metadata.js';
 import { update } from './test-helpers.js';
 import type { ShadowDocument } from './shadow-document.js';
 
-const roundTrip = (m: MetaNode): MetaNode => parseCompactMetadata(JSON.parse(compactMetadataJson(m)));
+const roundTrip = (m: MetaNode, state?: JsonObject): MetaNode => parseCompactMetadata(JSON.parse(compactMetadataJson(m, state)), state);
 
 test('compact metadata: the fields one change wrote share one table entry; writer and change number appear once', () => {
   const r = update(undefined, { state: { reported: { a: 1, b: 2, c: { d: 3, e: 4 } } } }, { writer: 'device:d1', now: 1_700_000_000 });
@@ -21,6 +22,30 @@ test('compact metadata: the fields one change wrote share one table entry; write
   // One shared leaf object per change after reading, as merge-state.ts builds them.
   const b = back as { [k: string]: MetaNode };
   assert.equal(b.a, b.b);
+});
+
+test('compact metadata: a section one change wrote whole is stored without its tree and rebuilt from the state beside it', () => {
+  const r = update(undefined, { state: { reported: JSON.parse('{"a":1,"__proto__":[1,2],"c":{"d":3,"e":{"f":null,"g":"x"}}}') } }, { writer: 'device:d1', now: 1_700_000_000 });
+  const meta = r.next.metadata.reported!;
+  const state = r.next.state.reported!;
+  assert.equal(compactMetadataJson(meta, state), '[[[1700000000,1,"device:d1"]]]');
+  const back = roundTrip(meta, state);
+  assert.deepEqual(back, meta);
+  assert.ok(Object.prototype.hasOwnProperty.call(back, '__proto__'));
+  // Without the state the short form cannot be read.
+  assert.throws(() => parseCompactMetadata([[[1, 2]]]), TypeError);
+  // Two changes, a field order other than the state's, a tombstone: the tree is kept.
+  const two = update(r.next, { state: { reported: { a: 2 } } }, { writer: 'device:d1', now: 1_700_000_001 }).next;
+  assert.equal(JSON.parse(compactMetadataJson(two.metadata.reported!, two.state.reported)).length, 2);
+  assert.deepEqual(roundTrip(two.metadata.reported!, two.state.reported), two.metadata.reported);
+  const reordered = { c: (meta as { c: MetaNode }).c, a: (meta as { a: MetaNode }).a, __proto__: (meta as { [k: string]: MetaNode })['__proto__']! };
+  assert.equal(JSON.parse(compactMetadataJson(reordered, state)).length, 2);
+  const tomb = update(undefined, { state: { desired: { x: 1, y: 2 } } }, { writer: 'e', vector: { e: 1 }, now: 5 }).next;
+  const tombNext = update(tomb, { state: { desired: { y: null } } }, { writer: 'e', vector: { e: 2 }, now: 6 }).next;
+  assert.equal(JSON.parse(compactMetadataJson(tombNext.metadata.desired!, tombNext.state.desired)).length, 2);
+  assert.deepEqual(roundTrip(tombNext.metadata.desired!, tombNext.state.desired), tombNext.metadata.desired);
+  // A state that gained a field the metadata lacks is not mirrored (never read back wrong).
+  assert.equal(JSON.parse(compactMetadataJson(meta, { ...state, extra: 1 })).length, 2);
 });
 
 test('compact metadata: anonymous writers, tombstone leaves (version-vector deletions) and a section tombstone round-trip', () => {
@@ -73,8 +98,11 @@ test('compact metadata: any sequence of updates by several writers (with and wit
         const r = update(doc, { state: { [s.section]: s.fields } }, ctx);
         doc = r.next;
       }
-      for (const section of [doc!.metadata.desired, doc!.metadata.reported]) {
-        if (section !== undefined) assert.deepEqual(roundTrip(section), section);
+      for (const name of ['desired', 'reported'] as const) {
+        const section = doc!.metadata[name];
+        if (section === undefined) continue;
+        assert.deepEqual(roundTrip(section), section);
+        assert.deepEqual(roundTrip(section, doc!.state[name]), section);
       }
     }),
     { numRuns: 200 },

@@ -10,11 +10,23 @@
 // fourth element 1 for a tombstone (writer null when anonymous). A section that is itself a leaf
 // (a tombstone of the whole section) is a bare index. Each section carries its own table, so the
 // JSON of a section a write left unchanged can be reused as it is.
-import { hasOwn, setOwn } from './json-value.js';
+//
+// The common section, whose every field one change wrote (a device reporting all its fields),
+// is shorter still: when the metadata mirrors the state section beside it (the same fields in the
+// same order, a leaf at each state leaf, no tombstones) and all its leaves are one change, the
+// tree is left out — `[[[1700000000, 7, "device:d1"]]]` — and rebuilt from the state on reading.
+import { hasOwn, isJsonObject, setOwn, type JsonObject } from './json-value.js';
 import { isLeafMeta, type LeafMeta, type MetaNode, type MetaObject } from './metadata.js';
 
-/** The compact JSON of one metadata section (parseCompactMetadata reads it back). */
-export function compactMetadataJson(section: MetaNode): string {
+/**
+ * The compact JSON of one metadata section (parseCompactMetadata reads it back); `state` is the
+ * state section beside it, needed again to read a section stored without its tree.
+ */
+export function compactMetadataJson(section: MetaNode, state?: JsonObject): string {
+  if (state !== undefined && !isLeafMeta(section)) {
+    const leaf = uniformMirror(section, state, undefined);
+    if (leaf !== undefined && leaf !== null) return `[[${leafJson(leaf)}]]`;
+  }
   const enc = new Encoder();
   const tree = isLeafMeta(section) ? String(enc.index(section)) : enc.tree(section);
   let table = '[';
@@ -27,13 +39,55 @@ export function compactMetadataJson(section: MetaNode): string {
  * The metadata section of the parsed compact JSON, with one shared leaf object per table entry.
  * Mutates `parsed` (fresh from JSON.parse) into the section. Throws on a malformed value.
  */
-export function parseCompactMetadata(parsed: unknown): MetaNode {
-  if (!Array.isArray(parsed) || parsed.length !== 2 || !Array.isArray(parsed[0])) throw new TypeError('malformed compact metadata');
+export function parseCompactMetadata(parsed: unknown, state?: JsonObject): MetaNode {
+  if (!Array.isArray(parsed) || parsed.length < 1 || parsed.length > 2 || !Array.isArray(parsed[0])) throw new TypeError('malformed compact metadata');
   const table = (parsed[0] as unknown[]).map(leafOf);
+  if (parsed.length === 1) {
+    if (table.length !== 1 || !isJsonObject(state)) throw new TypeError('compact metadata without its tree nor a state to rebuild it from');
+    return mirror(state, table[0]!);
+  }
   const tree = parsed[1] as unknown;
   if (typeof tree === 'number') return leafAt(table, tree);
   if (typeof tree !== 'object' || tree === null || Array.isArray(tree)) throw new TypeError('malformed compact metadata tree');
   return expand(tree as { [k: string]: unknown }, table);
+}
+
+/**
+ * The one leaf of `meta` when it mirrors `state` (same own fields in the same order, a leaf
+ * exactly at each non-object state value) and every leaf is that object; null when not.
+ */
+function uniformMirror(meta: MetaObject, state: JsonObject, leaf: LeafMeta | undefined): LeafMeta | undefined | null {
+  const keys = Object.keys(state);
+  let i = 0;
+  for (const k in meta) {
+    if (!hasOwn.call(meta, k)) continue;
+    if (keys[i++] !== k) return null;
+    const m = meta[k]!;
+    const v = state[k];
+    if (isJsonObject(v)) {
+      if (isLeafMeta(m)) return null;
+      const l = uniformMirror(m, v, leaf);
+      if (l === null) return null;
+      leaf = l;
+    } else {
+      if (!isLeafMeta(m) || m.deleted === true || (leaf !== undefined && m !== leaf)) return null;
+      leaf = m;
+    }
+  }
+  return i === keys.length ? leaf : null;
+}
+
+/** The metadata of `state` with `leaf` at every leaf. */
+function mirror(state: JsonObject, leaf: LeafMeta): MetaObject {
+  const out: { [k: string]: MetaNode } = {};
+  for (const k in state) {
+    if (!hasOwn.call(state, k)) continue;
+    const v = state[k];
+    const m = isJsonObject(v) ? mirror(v, leaf) : leaf;
+    if (k === '__proto__') setOwn(out, k, m);
+    else out[k] = m;
+  }
+  return out;
 }
 
 class Encoder {
