@@ -253,7 +253,7 @@ class Merge {
   /**
    * The metadata of a leaf this change writes. Every leaf it writes gets the same object (metadata
    * is immutable and shared like unchanged subtrees), so a change of n fields allocates one, not
-   * n, and the store serialises it once (metadataJson).
+   * n, and the store serialises it once (compact-metadata.ts).
    */
   private leafMeta(deleted: boolean): LeafMeta {
     if (deleted) return (this.deletedMeta ??= this.newLeafMeta(true));
