@@ -3,20 +3,28 @@
 // credential-input.ts), which refuses unknown fields with a problem naming them: the schemas
 // therefore leave additionalProperties open rather than letting fastify strip fields silently.
 
-export const problemSchema = {
-  $id: 'Problem',
+/** The members of an RFC 9457 problem document; plugins extend it (rules add `errors`). */
+export const problemProperties = {
+  type: { type: 'string' },
+  title: { type: 'string' },
+  status: { type: 'integer' },
+  detail: { type: 'string' },
+  code: { type: 'string' },
+  instance: { type: 'string' },
+} as const;
+
+/**
+ * A problem document inline, for plugins that must not depend on the shared `Problem#` schema
+ * being registered (they are also mounted on bare apps in tests).
+ */
+export const problemBody = {
   type: 'object',
   description: 'RFC 9457 problem document with the stable Twinhub error `code`.',
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    code: { type: 'string' },
-    instance: { type: 'string' },
-  },
+  properties: problemProperties,
   required: ['type', 'title', 'status', 'detail', 'code'],
 } as const;
+
+export const problemSchema = { $id: 'Problem', ...problemBody } as const;
 
 export const aclRuleSchema = {
   $id: 'AclRule',

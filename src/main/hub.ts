@@ -223,6 +223,26 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   let schemaStore: SchemaStore | undefined;
   let metrics: HubMetrics | undefined;
   let rules: RuleEngine | undefined;
+  // One stop order for a failed start and for stop(), so they cannot drift apart; each step skips
+  // what never started.
+  const teardown = (): ReadonlyArray<readonly [string, () => Promise<void>]> => [
+    ['stop accepting', async () => listeners.forEach((l) => l.stopAccepting())],
+    ['stopping rules', async () => rules?.stop()],
+    // Twin requests already queued finish (their PUBACKs wait on them) before the broker stops.
+    ['stopping twins', async () => twins?.stop()],
+    // Sends DISCONNECT 0x8B to 5.0 clients, publishes wills, flushes pending commits.
+    ['broker shutdown', async () => (brokerStarted ? broker!.shutdown() : undefined)],
+    // After the broker: no more messages arrive; the open chunks are checkpointed.
+    ['stopping telemetry', async () => telemetry?.stop()],
+    ['closing the telemetry store', async () => seriesStore?.close()],
+    ['closing listeners', async () => void (await Promise.all(listeners.map((l) => l.close())))],
+    ['closing HTTP', async () => http?.close()],
+    ['closing the store', () => store.close()],
+    ['closing the registry store', () => registryStore.close()],
+    ['closing the twin store', async () => twinStore?.close()],
+    ['flushing traces', () => tracing.shutdown()],
+    ['closing metrics', async () => metrics?.close()],
+  ];
   try {
     registry = await Registry.open({ store: registryStore, config, log: childLog('registry'), ...(jwtKeys.fleet === undefined ? {} : { fleetKey: jwtKeys.fleet }) });
     const adminKey = await registry.bootstrapAdminKey(opts.adminKey);
@@ -245,12 +265,12 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     registry.onDeviceDeleted(async (id, keepData) => {
       if (!keepData) await twinService.deleteDevice(id);
     });
+    const reg = registry;
     if (config.telemetry.enabled) {
       seriesStore = await openSeriesStore(config);
       // Payload schemas per device type live in <data>/telemetry/schemas.json.
       schemaStore = await SchemaStore.open(config.persistence.enabled ? jsonFilePersistence(schemaFile(resolve(config.data))) : memoryPersistence());
       const t = config.telemetry;
-      const reg = registry;
       telemetry = new TelemetryService({
         broker,
         store: seriesStore,
@@ -267,9 +287,9 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
         deviceTypeOf: (id) => reg.typeOf(id),
       });
       await telemetry.start();
-      const tel = telemetry;
+      const telemetryService = telemetry;
       registry.onDeviceDeleted(async (id, keepData) => {
-        if (!keepData) await tel.deleteDevice(id);
+        if (!keepData) await telemetryService.deleteDevice(id);
       });
     }
     await broker.start();
@@ -295,13 +315,11 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
       await rules.start();
     }
     listeners = await startListeners(config, broker, childLog('transport'));
-    const reg = registry;
     const b = broker;
     const auth = createApiAuth({ registry: reg, config, ...(jwtKeys.api === undefined ? {} : { jwtKey: jwtKeys.api }) });
-    const twinsForMetrics = twinService;
-    const telemetryForMetrics = telemetry;
+    const tel = telemetry;
     metrics = createMetrics(
-      { broker: () => b, registry: () => reg, apiAuth: () => auth.counters, twins: () => twinsForMetrics, telemetry: () => telemetryForMetrics },
+      { broker: () => b, registry: () => reg, apiAuth: () => auth.counters, twins: () => twinService, telemetry: () => tel },
       { version: VERSION },
     );
     const m = metrics;
@@ -326,29 +344,14 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
       out('twinhub: use it as "Authorization: Bearer <key>" or TWINHUB_KEY for the CLI; set TWINHUB_ADMIN_KEY to choose one');
     }
   } catch (err) {
-    // All or nothing: undo what started, in the order stop() uses, then report the first error.
-    await runAll(
-      [
-        ['closing listeners', async () => void (await Promise.all(listeners.map((l) => l.close())))],
-        ['stopping rules', async () => rules?.stop()],
-        ['stopping twins', async () => twins?.stop()],
-        ['broker shutdown', async () => (brokerStarted ? broker!.shutdown() : undefined)],
-        ['stopping telemetry', async () => telemetry?.stop()],
-        ['closing the telemetry store', async () => seriesStore?.close()],
-        ['closing the store', () => store.close()],
-        ['closing the registry store', () => registryStore.close()],
-        ['closing the twin store', async () => twinStore?.close()],
-      ],
-      log,
-    ).catch(() => undefined);
+    // All or nothing: undo what started, then report the first error.
+    await runAll(teardown(), log).catch(() => undefined);
     throw err;
   }
   const running = broker;
   const runningRegistry = registry;
   const runningTwins = twins!;
-  const runningTwinStore = twinStore!;
   const runningTelemetry = telemetry;
-  const runningSeriesStore = seriesStore;
   const runningSchemas = schemaStore;
   const runningMetrics = metrics;
   const runningRules = rules;
@@ -374,27 +377,7 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     stopping ??= (async () => {
       state = 'stopping';
       log.info('hub stopping');
-      await runAll(
-        [
-          ['stop accepting', async () => listeners.forEach((l) => l.stopAccepting())],
-          ['stopping rules', async () => runningRules?.stop()],
-          // Twin requests already queued finish (their PUBACKs wait on them) before the broker stops.
-          ['stopping twins', () => runningTwins.stop()],
-          // Sends DISCONNECT 0x8B to 5.0 clients, publishes wills, flushes pending commits.
-          ['broker shutdown', () => running.shutdown()],
-          // After the broker: no more messages arrive; the open chunks are checkpointed.
-          ['stopping telemetry', async () => runningTelemetry?.stop()],
-          ['closing the telemetry store', async () => runningSeriesStore?.close()],
-          ['closing listeners', async () => void (await Promise.all(listeners.map((l) => l.close())))],
-          ['closing HTTP', async () => http?.close()],
-          ['closing the store', () => store.close()],
-          ['closing the registry store', () => registryStore.close()],
-          ['closing the twin store', () => runningTwinStore.close()],
-          ['flushing traces', () => tracing.shutdown()],
-          ['closing metrics', async () => runningMetrics?.close()],
-        ],
-        log,
-      );
+      await runAll(teardown(), log);
       state = 'stopped';
       log.info('hub stopped');
     })();

@@ -15,7 +15,7 @@ import { SEVERITIES, type Severity } from '../../core/rules/rule-file.js';
 import type { ApiAuth } from '../context.js';
 import { principalOf } from '../context.js';
 import { problem, sendProblem } from '../problem.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, problemProperties } from '../schemas.js';
 
 export interface RulesPluginOptions {
   auth: ApiAuth;
@@ -106,15 +106,7 @@ const idParam = { type: 'object', properties: { id: { type: 'string', minLength:
 const invalidSchema = {
   type: 'object',
   description: 'RFC 9457 problem document; for TH_RULE_INVALID, `errors` lists each error with its position',
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    code: { type: 'string' },
-    instance: { type: 'string' },
-    errors: { type: 'array', items: loadError },
-  },
+  properties: { ...problemProperties, errors: { type: 'array', items: loadError } },
   required: ['type', 'title', 'status', 'detail', 'code'],
 } as const;
 

@@ -17,6 +17,7 @@ import { validateShadowName, validateThingName } from '../../core/twin/limits.js
 import type { TwinChange, TwinService } from '../../core/twin/service.js';
 import type { ApiAuth } from '../context.js';
 import { principalOf } from '../context.js';
+import { problemBody } from '../schemas.js';
 
 export interface TwinsPluginOptions {
   auth: ApiAuth;
@@ -29,18 +30,7 @@ export interface TwinsPluginOptions {
 
 const TAGS = ['twins'];
 
-const problemSchema = {
-  type: 'object',
-  description: 'RFC 9457 problem document',
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    code: { type: 'string' },
-    instance: { type: 'string' },
-  },
-} as const;
+const problemSchema = problemBody;
 
 const section = { type: 'object', additionalProperties: true } as const;
 

@@ -3,6 +3,7 @@
 // keep their `detail` and `code`; everything else (no answer, a proxy's HTML page) gets a
 // CLI-side code of its own.
 import { STATUS_CODES } from 'node:http';
+import type { Problem } from '../../api/problem.js';
 
 /** Exit codes of the client commands (docs/CLI.md "Exit codes"). Never renumber: scripts test them. */
 export const CliExit = {
@@ -34,14 +35,8 @@ export const CliErrorCodes = {
   IMPORT_PARTIAL: 'TH_CLI_IMPORT_PARTIAL',
 } as const;
 
-export interface ProblemDocument {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  instance?: string;
-}
+/** What the hub answers on errors (api/problem.ts): the CLI reads the same shape. */
+export type ProblemDocument = Problem;
 
 export class TwinhubCliError extends Error {
   readonly code: string;

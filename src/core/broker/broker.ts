@@ -242,6 +242,28 @@ export class Broker {
     this.channels.delete(ch);
   }
 
+  private readonly eventInterests: Array<(topic: string) => boolean> = [];
+
+  /**
+   * Ask for `$events/...` presence messages even when no client subscribes to them: they are then
+   * published (and reach the message.publish listeners, such as the rule engine) whenever
+   * `wanted(topic)` says so. Returns a function that withdraws the interest.
+   */
+  wantEvents(wanted: (topic: string) => boolean): () => void {
+    this.eventInterests.push(wanted);
+    return () => {
+      const i = this.eventInterests.indexOf(wanted);
+      if (i >= 0) this.eventInterests.splice(i, 1);
+    };
+  }
+
+  /** Whether a part of the hub asked for this `$events` topic (see wantEvents). */
+  eventWanted(topic: string): boolean {
+    const list = this.eventInterests;
+    for (let i = 0; i < list.length; i++) if (list[i]!(topic)) return true;
+    return false;
+  }
+
   /** New priority classes (config reload): applies to messages routed from now on. */
   setPriorities(classes: TwinhubConfig['priorities']): void {
     this.routes.setPriorities(new PriorityClassifier(classes));
@@ -381,8 +403,8 @@ export class Broker {
     this.publish(willMessage(client, will, this.now()));
   }
 
-  /** A message from the hub itself ($SYS, $events, the HTTP API). */
-  publishInternal(topic: string, payload: Buffer, qos: QoS, retain: boolean, origin: Message['origin']): number {
+  /** A message from the hub itself ($SYS, $events, twins, rules); `hops`: rule hops it carries (rules.maxHops). */
+  publishInternal(topic: string, payload: Buffer, qos: QoS, retain: boolean, origin: Message['origin'], hops = 0): number {
     const now = this.now();
     return this.publish({
       topic,
@@ -394,7 +416,7 @@ export class Broker {
       receivedAt: now,
       expiresAt: 0,
       priority: 0,
-      hops: 0,
+      hops,
       frame: undefined,
     });
   }

@@ -21,18 +21,20 @@ export function aclChecker(rules: readonly AclRule[], action: 'publish' | 'subsc
   };
 }
 
-export function authenticateAnonymous(req: AuthenticateRequest): AuthResult {
-  // Without a credential store, a client that presents a username is treated like an anonymous
-  // one: allowed where anonymous access is allowed (as Mosquitto 2 with no password file).
+/**
+ * A client no credential store knows: allowed where anonymous access is allowed (as Mosquitto 2
+ * with no password file), else refused — 0x87 without credentials, 0x86 (`why`) with unknown ones.
+ */
+export function authenticateAnonymous(req: AuthenticateRequest, why = 'no credential store configured'): AuthResult {
   if (req.anonymousAllowed) return { ok: true };
   return req.username === undefined && req.password === undefined
     ? { ok: false, reason: 'not-authorized', message: 'anonymous clients are not allowed on this listener' }
-    : { ok: false, reason: 'bad-credentials', message: 'no credential store configured' };
+    : { ok: false, reason: 'bad-credentials', message: why };
 }
 
 export function createStaticAuthHooks(config: Pick<TwinhubConfig, 'acl'>): HookPoints {
   return {
-    'client.authenticate': authenticateAnonymous,
+    'client.authenticate': (req) => authenticateAnonymous(req),
     'client.authorize.publish': aclChecker(config.acl, 'publish'),
     'client.authorize.subscribe': aclChecker(config.acl, 'subscribe'),
   };

@@ -1,6 +1,7 @@
 // $SYS/broker/... statistics (retained, refreshed every config.sys.interval seconds) and presence
 // events on $events/... (documented in docs/PROTOCOLS.md). Event payloads are built only when
-// someone subscribes to the event's topic, so presence costs nothing when unused.
+// someone subscribes to the event's topic or a part of the hub asked for it (the rule engine,
+// through Broker.wantEvents), so presence costs nothing when unused.
 import type { Broker } from './broker.js';
 import type { ClientInfo, DisconnectReason } from '../hooks.js';
 
@@ -41,7 +42,7 @@ export class SysTopics {
   }
 
   private event(topic: string, c: ClientInfo, extra: Record<string, unknown>): void {
-    if (!this.broker.hasSubscribers(topic)) return;
+    if (!this.broker.hasSubscribers(topic) && !this.broker.eventWanted(topic)) return;
     const body = {
       clientId: c.clientId,
       username: c.username ?? null,

@@ -11,6 +11,7 @@ import { createHmac, randomBytes, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TwinhubConfig } from '../../config/types.js';
 import type { CredentialRecord, DeviceRecord, RegistryStore } from '../../ports/registry-store.js';
+import { authenticateAnonymous } from '../broker/static-auth.js';
 import type { AuthenticateRequest, AuthResult, SessionAuth } from '../hooks.js';
 import { certificateLookupKeys, constantTimeEqualHex, importJwtKey, sha256Hex, verifyJwt, verifyPassword, type JwtAlg } from './credentials/index.js';
 
@@ -67,13 +68,6 @@ export class DeviceAuthenticator {
     return r;
   }
 
-  private anonymous(req: AuthenticateRequest, why: string): AuthResult {
-    if (req.anonymousAllowed) return { ok: true };
-    return req.username === undefined && req.password === undefined
-      ? { ok: false, reason: 'not-authorized', message: 'anonymous clients are not allowed on this listener' }
-      : { ok: false, reason: 'bad-credentials', message: why };
-  }
-
   private async identify(req: AuthenticateRequest): Promise<AuthResult> {
     const { store } = this.deps;
     const cert = req.client.certificate;
@@ -97,7 +91,7 @@ export class DeviceAuthenticator {
       const cred = await store.findCredentialByLookup(`token:${sha256Hex(password)}`);
       if (cred !== undefined && this.live(cred)) return this.admit(req, cred.deviceId, cred, 0);
     }
-    return this.anonymous(req, username === undefined ? 'unknown credentials' : `no device ${JSON.stringify(username)} is registered`);
+    return authenticateAnonymous(req, username === undefined ? 'unknown credentials' : `no device ${JSON.stringify(username)} is registered`);
   }
 
   private live(cred: CredentialRecord): boolean {

@@ -59,9 +59,8 @@ function decodeCursor(text: string): { after?: string; offset?: number } {
   throw new TwinhubError(Errors.BAD_REQUEST, 'cursor: not a cursor returned by this API', { field: 'cursor' });
 }
 
-/** Every device in id order, in batches (exports, full scans). */
-export async function* allDevices(store: RegistryStore): AsyncGenerator<DeviceRecord> {
-  let after: string | undefined;
+/** Every device in id order (after `after`, when given), read in batches (exports, full scans, pages). */
+export async function* allDevices(store: RegistryStore, after?: string): AsyncGenerator<DeviceRecord> {
   for (;;) {
     const batch = await store.scanDevices(after === undefined ? { limit: SCAN_BATCH } : { after, limit: SCAN_BATCH });
     for (const d of batch) yield d;
@@ -76,17 +75,12 @@ export async function listDevices(store: RegistryStore, q: DeviceQuery, isConnec
   const cursor = q.cursor === undefined ? {} : decodeCursor(q.cursor);
   if (sort === 'id') {
     const items: DeviceRecord[] = [];
-    let after = cursor.after;
-    for (;;) {
-      const batch = await store.scanDevices(after === undefined ? { limit: SCAN_BATCH } : { after, limit: SCAN_BATCH });
-      for (const d of batch) {
-        if (!keep(d)) continue;
-        items.push(d);
-        if (items.length === q.limit) return { items, next: encodeCursor({ after: d.id }) };
-      }
-      if (batch.length < SCAN_BATCH) return { items };
-      after = batch[batch.length - 1]!.id;
+    for await (const d of allDevices(store, cursor.after)) {
+      if (!keep(d)) continue;
+      items.push(d);
+      if (items.length === q.limit) return { items, next: encodeCursor({ after: d.id }) };
     }
+    return { items };
   }
   const all: DeviceRecord[] = [];
   for await (const d of allDevices(store)) if (keep(d)) all.push(d);

@@ -53,6 +53,11 @@ export interface RegistryDeps {
 const ENV_KEY_ID = 'env-admin';
 const POLICY_ID = /^[a-zA-Z0-9:_.-]{1,64}$/;
 
+/** 'mqtt/5.0', 'mqtt/3.1.1' */
+function protocolOf(c: ClientInfo): string {
+  return `${c.protocol}/${c.version === 5 ? '5.0' : '3.1.1'}`;
+}
+
 export class Registry {
   readonly store: RegistryStore;
   readonly counters: RegistryCounters = { aclDeniedPublish: 0, aclDeniedSubscribe: 0, credentialsRevoked: 0, devicesDeleted: 0 };
@@ -64,8 +69,8 @@ export class Registry {
   private policies: AclPolicyRecord[] = [];
   private aclEpoch = 0;
   /** Device id → number of its live connections. */
-  private readonly online = new Map<string, number>();
-  private readonly onlineTypes = new Map<string, string | undefined>();
+  /** Connected devices: how many live connections each has, and its type (for telemetry). */
+  private readonly online = new Map<string, { connections: number; type: string | undefined }>();
   private readonly deletedListeners: DeviceDeletedListener[] = [];
   private staticPublish: (c: ClientInfo, t: string) => boolean;
   private staticSubscribe: (c: ClientInfo, f: string) => boolean;
@@ -126,21 +131,22 @@ export class Registry {
     broker.hooks.on('client.connected', (client) => {
       const id = client.deviceId;
       if (id === undefined) return;
-      this.online.set(id, (this.online.get(id) ?? 0) + 1);
-      this.onlineTypes.set(id, (client.auth?.authz as DeviceAuthz | undefined)?.device.type);
-      this.writePresence(id, { connected: true, lastSeen: this.now(), protocol: `${client.protocol}/${client.version === 5 ? '5.0' : '3.1.1'}`, clientId: client.clientId, remoteAddress: client.remoteAddress });
+      const type = (client.auth?.authz as DeviceAuthz | undefined)?.device.type;
+      const o = this.online.get(id);
+      if (o === undefined) this.online.set(id, { connections: 1, type });
+      else {
+        o.connections++;
+        o.type = type;
+      }
+      this.writePresence(id, this.presenceOf(client, true));
     });
     broker.hooks.on('client.disconnected', (client) => {
       const id = client.deviceId;
       if (id === undefined) return;
-      const n = (this.online.get(id) ?? 1) - 1;
-      if (n > 0) {
-        this.online.set(id, n);
-        return;
-      }
+      const o = this.online.get(id);
+      if (o !== undefined && --o.connections > 0) return;
       this.online.delete(id);
-      this.onlineTypes.delete(id);
-      this.writePresence(id, { connected: false, lastSeen: this.now(), protocol: `${client.protocol}/${client.version === 5 ? '5.0' : '3.1.1'}`, clientId: client.clientId, remoteAddress: client.remoteAddress });
+      this.writePresence(id, this.presenceOf(client, false));
     });
   }
 
@@ -158,6 +164,10 @@ export class Registry {
   /** Called when a device is deleted (twins and telemetry remove theirs unless keepData). */
   onDeviceDeleted(listener: DeviceDeletedListener): void {
     this.deletedListeners.push(listener);
+  }
+
+  private presenceOf(client: ClientInfo, connected: boolean): PresenceRecord {
+    return { connected, lastSeen: this.now(), protocol: protocolOf(client), clientId: client.clientId, remoteAddress: client.remoteAddress };
   }
 
   private writePresence(id: string, p: PresenceRecord): void {
@@ -240,7 +250,7 @@ export class Registry {
    * it up per message); undefined for devices that are not connected or have no type.
    */
   typeOf(id: string): string | undefined {
-    return this.onlineTypes.get(id);
+    return this.online.get(id)?.type;
   }
 
   /** Ids of every device matching a filter (queries by type, group or tags). */
@@ -281,7 +291,8 @@ export class Registry {
         const z = auth?.authz as DeviceAuthz | undefined;
         if (auth === undefined || z === undefined) continue;
         z.device = next;
-        this.onlineTypes.set(id, next.type);
+        const o = this.online.get(id);
+        if (o !== undefined) o.type = next.type;
         z.subject = { ...z.subject, type: next.type, group: next.group, tags: next.tags };
         z.epoch = -1;
         auth.quota = this.quotaFor(next);
@@ -313,7 +324,7 @@ export class Registry {
       const c = ch.connectedClient!;
       const s: ReturnType<Registry['sessionsOf']>[number] = {
         clientId: c.clientId,
-        protocol: `${c.protocol}/${c.version === 5 ? '5.0' : '3.1.1'}`,
+        protocol: protocolOf(c),
         listener: c.listener,
         remoteAddress: c.remoteAddress,
         connectedAt: new Date(ch.openedAt).toISOString(),

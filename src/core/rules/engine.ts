@@ -20,8 +20,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
-import { EVENT_TOPICS } from '../broker/sys-topics.js';
-import type { ClientInfo, DisconnectReason } from '../hooks.js';
 import type { Message } from '../message.js';
 import type { Registry } from '../registry/registry.js';
 import { topicMatches, validateTopicFilter } from '../router/topic.js';
@@ -183,7 +181,6 @@ export class RuleEngine {
   private readonly lanes: PriorityLanes<Job>;
   private drainScheduled = false;
   private asyncInFlight = 0;
-  private wantsEvents = false;
   private readonly deviceCache = new Map<string, { at: number; value: Promise<RuleInput['device']> }>();
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -230,8 +227,9 @@ export class RuleEngine {
     await this.rescan();
     const hooks = this.broker.hooks;
     this.unhook.push(hooks.on('message.publish', this.onPublish));
-    this.unhook.push(hooks.on('client.connected', (c, present) => this.presence(EVENT_TOPICS.connected, c, { sessionPresent: present })));
-    this.unhook.push(hooks.on('client.disconnected', (c, reason: DisconnectReason, code) => this.presence(EVENT_TOPICS.disconnected, c, { reason, reasonCode: code })));
+    // Presence events ($events/...) are published by the broker's sys topics only when wanted:
+    // ask for the ones a rule reads, so they arrive on message.publish like any message.
+    this.unhook.push(this.broker.wantEvents((topic) => this.set.match(topic).rules.length > 0));
     try {
       this.watcher = watch(this.folder, { persistent: false }, () => this.scheduleRescan());
       this.watcher.on('error', (err) => {
@@ -384,7 +382,6 @@ export class RuleEngine {
     for (const id of [...this.statsById.keys()]) if (![...keep].some((r) => r.id === id)) this.statsById.delete(id);
     const next = new RuleSet(rules);
     this.set = next;
-    this.wantsEvents = next.wants(EVENT_TOPICS.connected) || next.wants(EVENT_TOPICS.disconnected);
   }
 
   // ------------------------------------------------------------------ the message path
@@ -447,38 +444,6 @@ export class RuleEngine {
     this.msgSpan = undefined;
   };
 
-  /** $events presence for rules when no subscriber made sys-topics publish it (it builds events only for subscribers). */
-  private presence(topic: string, c: ClientInfo, extra: Record<string, unknown>): void {
-    if (!this.wantsEvents || this.broker.hasSubscribers(topic)) return;
-    if (this.set.match(topic).rules.length === 0) return;
-    const body = {
-      clientId: c.clientId,
-      username: c.username ?? null,
-      deviceId: c.deviceId ?? null,
-      protocol: c.protocol,
-      protocolVersion: c.version,
-      listener: c.listener,
-      remoteAddress: c.remoteAddress,
-      ...extra,
-      ts: this.now(),
-    };
-    const now = this.now();
-    this.onPublish({
-      topic,
-      payload: Buffer.from(JSON.stringify(body)),
-      qos: 0,
-      retain: false,
-      origin: { protocol: 'sys', clientId: '' },
-      properties: undefined,
-      receivedAt: now,
-      expiresAt: 0,
-      priority: 0,
-      hops: 0,
-      frame: undefined,
-    });
-  }
-
-  /** Evaluate one rule on one message and queue its actions; returns the message context made (if any). */
   private evaluate(rule: RuleRuntime, input: RuleInput, hops: number, ctx: MessageContext | undefined): MessageContext | undefined {
     const counters = rule.counters;
     // Clear conditions first: their jobs queue in the same lane as the raises, so order holds.
@@ -779,22 +744,9 @@ export class RuleEngine {
     }
     const bad = this.broker.validateTopic(plan.topic);
     if (bad !== null) throw new ActionError(`republish: topic ${JSON.stringify(plan.topic)}: ${bad}`);
-    const now = this.broker.now();
     const origin: Message['origin'] = { protocol: 'rule', clientId: `rule:${rule.id}` };
     if (ctx.deviceId !== undefined) origin.deviceId = ctx.deviceId;
-    this.broker.publish({
-      topic: plan.topic,
-      payload: Buffer.from(plan.payload),
-      qos: plan.qos,
-      retain: plan.retain,
-      origin,
-      properties: undefined,
-      receivedAt: now,
-      expiresAt: 0,
-      priority: 0,
-      hops,
-      frame: undefined,
-    });
+    this.broker.publishInternal(plan.topic, Buffer.from(plan.payload), plan.qos, plan.retain, origin, hops);
     this.succeeded(rule);
   }
 

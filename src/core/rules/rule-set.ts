@@ -3,7 +3,6 @@
 // generations, so a message is evaluated against one consistent set, and the cache needs no
 // invalidation beyond being thrown away with its generation.
 import { TopicTrie } from '../router/trie.js';
-import { topicMatches } from '../router/topic.js';
 import type { RuleRuntime } from './rule-runtime.js';
 
 export interface TopicRules {
@@ -55,10 +54,5 @@ export class RuleSet {
     if (this.cache.size >= CACHE_MAX) this.cache = new Map();
     this.cache.set(topic, out);
     return out;
-  }
-
-  /** Whether some rule listens to a topic (presence events are only built then). */
-  wants(topic: string): boolean {
-    return this.active.some((r) => r.compiled.from.some((f) => topicMatches(f, topic)));
   }
 }

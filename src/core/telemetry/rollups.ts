@@ -5,16 +5,10 @@
 // one NaN reading does not hide the range of the others. `first`/`last` are the values at the
 // smallest/greatest timestamp; among equal timestamps the first/last to arrive.
 
-export interface Agg {
-  count: number;
-  min: number;
-  max: number;
-  sum: number;
-  first: number;
-  firstTs: number;
-  last: number;
-  lastTs: number;
-}
+import type { RollupBucket } from '../../ports/series-store.js';
+
+/** The aggregates of a bucket, as the store keeps them without their series, resolution and start. */
+export type Agg = Omit<RollupBucket, 'series' | 'resolution' | 'start'>;
 
 export function newAgg(ts: number, v: number): Agg {
   return { count: 1, min: v === v ? v : Infinity, max: v === v ? v : -Infinity, sum: v, first: v, firstTs: ts, last: v, lastTs: ts };
