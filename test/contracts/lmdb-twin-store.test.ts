@@ -18,15 +18,19 @@ async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'twinhub-twins-'));
 }
 
-for (const fsync of [false, true]) {
-  twinStoreContract(`lmdb (fsync: ${fsync})`, async (historySize) => {
+// Default batching (16 writes per transaction), and transactions of 1 and 3 writes so that one
+// turn's writes span several transactions in flight at once (writesPerBatch).
+for (const [fsync, writesPerBatch] of [[false, undefined], [true, undefined], [false, 1], [false, 3]] as const) {
+  const name = writesPerBatch === undefined ? `lmdb (fsync: ${fsync})` : `lmdb (fsync: ${fsync}, ${writesPerBatch} writes per transaction)`;
+  twinStoreContract(name, async (historySize) => {
     const dir = await tempDir();
-    let current: LmdbTwinStore = await openLmdbTwinStore(dir, { fsync, historySize });
+    const opts = { fsync, historySize, ...(writesPerBatch === undefined ? {} : { writesPerBatch }) };
+    let current: LmdbTwinStore = await openLmdbTwinStore(dir, opts);
     return {
       store: current,
       reopen: async () => {
         await current.close();
-        current = await openLmdbTwinStore(dir, { fsync, historySize });
+        current = await openLmdbTwinStore(dir, opts);
         return current;
       },
       cleanup: async () => {

@@ -107,6 +107,28 @@ export function twinStoreContract(name: string, open: (historySize: number) => P
       assert.equal((await s.history('d1', '')).length, 20);
     });
 
+    it('many writes of one turn (more than one transaction of them): all apply, each with its own revision', async () => {
+      const s = await fresh();
+      const n = 40;
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) => s.put(`d${i}`, i % 2 === 0 ? '' : 'n', { expectedRevision: 0, doc: twinDoc({ v: i }), history: entry(1) })),
+      );
+      assert.ok(results.every((r) => r.ok));
+      assert.equal(new Set(results.map((r) => r.revision)).size, n, 'revisions are distinct');
+      for (let i = 0; i < n; i++) {
+        const got = await s.get(`d${i}`, i % 2 === 0 ? '' : 'n');
+        assert.equal(got!.revision, results[i]!.revision);
+        assert.deepEqual(got!.doc!.state.reported, { v: i });
+      }
+      // And a second wave on the revisions just returned, again in one turn.
+      const again = await Promise.all(
+        Array.from({ length: n }, (_, i) => s.put(`d${i}`, i % 2 === 0 ? '' : 'n', { expectedRevision: results[i]!.revision, doc: twinDoc({ v: -i }), history: entry(2) })),
+      );
+      assert.ok(again.every((r) => r.ok));
+      assert.deepEqual((await s.get('d7', 'n'))!.doc!.state.reported, { v: -7 });
+      assert.deepEqual((await s.history('d7', 'n')).map((e) => e.version), [2, 1]);
+    });
+
     it('delete leaves a tombstone with the version; the key keeps a revision; a stale delete fails', async () => {
       const s = await fresh();
       const doc = twinDoc({ v: 1 }, twinDoc({ v: 0 }));
