@@ -9,6 +9,7 @@
 import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { open } from 'lmdb';
+import { usesWritemap } from './env.js';
 import { Errors, TwinhubError } from '../../common/errors.js';
 import { VERSION } from '../../common/version.js';
 
@@ -55,7 +56,7 @@ export async function backupDataFolder(dataDir: string, targetDir: string, opts:
     const to = join(target, name);
     await mkdir(to);
     // maxDbs as the hub opens them; the copy reads every sub-database in one snapshot.
-    const env = open({ path: from, maxDbs: 32, keyEncoding: 'binary', encoding: 'binary' });
+    const env = open({ path: from, maxDbs: 32, keyEncoding: 'binary', encoding: 'binary', useWritemap: usesWritemap(name) });
     try {
       await env.backup(to, opts.compact ?? false);
     } catch (err) {

@@ -30,6 +30,7 @@ import type { StoredTwin, TwinHistoryEntry, TwinStore, TwinWriteResult } from '.
 import type { Broker } from '../broker/broker.js';
 import type { Message, MessageOrigin } from '../message.js';
 import { deleteShadow, type DeleteAcceptedDocument, type ShadowTombstone } from './delete-shadow.js';
+import { DeltaJson } from './delta-json.js';
 import { buildGetAccepted, type GetAcceptedDocument } from './get-accepted.js';
 import { isJsonObject, own, setOwn, type JsonObject, type JsonValue } from './json-value.js';
 import { validateShadowName, validateThingName, type ShadowLimits } from './limits.js';
@@ -139,6 +140,8 @@ interface TwinSlot {
   readonly jobs: Job[];
   /** Completion handlers of the running job's store write, made once per slot. */
   written: ((w: TwinWriteResult) => void) | undefined;
+  /** The JSON of the twin's repeating /update/delta head, once it published one (delta-json.ts). */
+  deltaJson: DeltaJson | undefined;
   writeFailed: ((err: unknown) => void) | undefined;
 }
 
@@ -460,6 +463,7 @@ export class TwinService {
       jobs: [],
       written: undefined,
       writeFailed: undefined,
+      deltaJson: undefined,
     };
     if (name === '') d.classic = slot;
     else (d.named ??= new Map()).set(name, slot);
@@ -724,7 +728,9 @@ export class TwinService {
           if (r.documents !== undefined && (subscribed & DOCUMENTS) !== 0) this.publishNow(topics.documents, r.documents);
           // "/update/delta: … published when it accepts a change … and the request state
           // document contains different values for desired and reported" (Device Shadow MQTT topics).
-          if (r.delta !== undefined && (subscribed & DELTA) !== 0) this.publishNow(topics.delta, r.delta);
+          if (r.delta !== undefined && (subscribed & DELTA) !== 0) {
+            this.publishBytes(topics.delta, (slot.deltaJson ??= new DeltaJson()).encode(r.delta, r.next.metadata.desired));
+          }
         }
         if (this.listeners.has(slot.deviceId)) {
           this.emit(slot.deviceId, {
@@ -771,7 +777,11 @@ export class TwinService {
   }
 
   private publishNow(topic: string, doc: object): void {
-    this.broker.publishInternal(topic, Buffer.from(JSON.stringify(doc)), 1, false, ORIGIN);
+    this.publishBytes(topic, Buffer.from(JSON.stringify(doc)));
+  }
+
+  private publishBytes(topic: string, payload: Buffer): void {
+    this.broker.publishInternal(topic, payload, 1, false, ORIGIN);
   }
 
   /**

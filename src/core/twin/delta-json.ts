@@ -1,0 +1,70 @@
+// The bytes of a twin's /update/delta messages (docs/TWINS.md "Performance"). A device that has not
+// caught up with its desired state gets the same delta on every report it sends: the delta's
+// `state` holds the same desired values and its `metadata` the same desired timestamps, only
+// `version`, `timestamp` and `clientToken` change. DeltaJson keeps the JSON of the repeating head
+// (`{"state":…,"metadata":…`) per twin and serialises the rest, and its bytes are exactly
+// JSON.stringify(delta)'s (the property test in delta-json.test.ts compares them).
+import type { JsonObject } from './json-value.js';
+import type { MetaNode } from './metadata.js';
+import type { DeltaDocument } from './shadow-document.js';
+
+const hasOwn = Object.prototype.hasOwnProperty;
+const DELTA_KEYS: readonly string[] = ['state', 'metadata', 'version', 'timestamp', 'clientToken'];
+
+export class DeltaJson {
+  /** The delta state and desired metadata the head was made from (compared by identity, field by field). */
+  private state: JsonObject | undefined;
+  private keys: string[] = [];
+  private desiredMeta: MetaNode | undefined;
+  private head: Buffer | undefined;
+
+  /**
+   * JSON.stringify(delta) as bytes. `desiredMeta` is the desired metadata `delta.metadata` was
+   * rendered from (the document's `metadata.desired`): the same delta state with the same desired
+   * metadata renders the same metadata, so the head is reused.
+   */
+  encode(delta: DeltaDocument, desiredMeta: MetaNode | undefined): Buffer {
+    if (!plainDelta(delta)) return Buffer.from(JSON.stringify(delta));
+    let head = this.head;
+    if (head === undefined || desiredMeta !== this.desiredMeta || desiredMeta === undefined || !this.sameState(delta.state)) {
+      // JSON.stringify writes the keys in insertion order: state, metadata, then the rest.
+      const s = JSON.stringify({ state: delta.state, metadata: delta.metadata });
+      head = this.head = Buffer.from(s.slice(0, -1));
+      this.state = delta.state;
+      this.keys = Object.keys(delta.state);
+      this.desiredMeta = desiredMeta;
+    }
+    const tail =
+      delta.clientToken === undefined
+        ? `,"version":${JSON.stringify(delta.version)},"timestamp":${JSON.stringify(delta.timestamp)}}`
+        : `,"version":${JSON.stringify(delta.version)},"timestamp":${JSON.stringify(delta.timestamp)},"clientToken":${JSON.stringify(delta.clientToken)}}`;
+    const out = Buffer.allocUnsafe(head.length + Buffer.byteLength(tail));
+    head.copy(out, 0);
+    out.write(tail, head.length);
+    return out;
+  }
+
+  /** Same own fields as the head's state, in the same order, with identical (===) values: the same JSON and the same rendered metadata. */
+  private sameState(a: JsonObject): boolean {
+    const b = this.state!;
+    if (a === b) return true;
+    const keys = this.keys;
+    let i = 0;
+    for (const k in a) {
+      if (!hasOwn.call(a, k)) continue;
+      if (i >= keys.length || keys[i] !== k || a[k] !== b[k]) return false;
+      i++;
+    }
+    return i === keys.length;
+  }
+}
+
+/** Built by buildDeltaDocument: exactly its keys, in its order (clientToken optional). */
+function plainDelta(d: DeltaDocument): boolean {
+  let i = 0;
+  for (const k in d) {
+    if (i >= DELTA_KEYS.length || k !== DELTA_KEYS[i]) return false;
+    i++;
+  }
+  return i >= 4 && Object.getPrototypeOf(d) === Object.prototype;
+}
