@@ -158,6 +158,15 @@ describe('lmdb twin store: data folder', () => {
     try {
       const store = await openLmdbTwinStore(dir, { fsync: false });
       await assert.rejects(store.get('a\u0000b', ''), (err: unknown) => err instanceof TwinhubError && err.code === 'TH_TWIN_INVALID');
+      // Also for a write while shadow "b" of device "a" is cached: the classic shadow of "a\0b"
+      // is refused, not taken for it (cache ids: docs in keyId).
+      const w = await store.put('a', 'b', { expectedRevision: 0, doc: twinDoc({ v: 1 }), history: entry(1) });
+      assert.ok(w.ok);
+      await assert.rejects(
+        store.put('a\u0000b', '', { expectedRevision: w.revision, doc: twinDoc({ v: 2 }), history: entry(2) }),
+        (err: unknown) => err instanceof TwinhubError && err.code === 'TH_TWIN_INVALID',
+      );
+      assert.deepEqual((await store.get('a', 'b'))!.doc!.state.reported, { v: 1 });
       await store.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

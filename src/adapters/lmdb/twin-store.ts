@@ -186,9 +186,7 @@ export class LmdbTwinStore implements TwinStore {
     doc: ShadowDocument | undefined,
     tombstone: ShadowTombstone | undefined,
   ): Promise<TwinWriteResult> {
-    // The key's id: names never contain NUL (checked when the key is not cached), so ids of
-    // distinct keys differ.
-    const id = `${deviceId}\u0000${shadowName}`;
+    const id = keyId(deviceId, shadowName);
     let state = this.keys.get(id);
     let key: Buffer;
     try {
@@ -274,7 +272,7 @@ export class LmdbTwinStore implements TwinStore {
   async deleteDevice(deviceId: string): Promise<void> {
     if (this.closed) throw new TwinhubError(Errors.STORE_WRITE_FAILED, 'the twin store is closed');
     const prefix = devicePrefix(deviceId);
-    const id = `${deviceId}\u0000`;
+    const named = `${deviceId}\u0000`;
     let release!: () => void;
     const barrier = new Promise<void>((r) => (release = r));
     // Chain behind an earlier deletion of the same device.
@@ -284,14 +282,14 @@ export class LmdbTwinStore implements TwinStore {
       if (before !== undefined) await before;
       // Let the device's writes already in flight settle, so the range below holds them.
       const pending: Promise<void>[] = [];
-      for (const [k, p] of this.inFlight) if (k.startsWith(id)) pending.push(p);
+      for (const [k, p] of this.inFlight) if (k === deviceId || k.startsWith(named)) pending.push(p);
       await Promise.all(pending);
       const turn = this.currentTurn();
       const range = { start: prefix, end: prefixEnd(prefix) };
       const ids: string[] = [];
       for (const k of this.twins.getKeys(range)) {
         push(turn, this.twins, k, undefined);
-        ids.push(Buffer.from(k).toString('utf8'));
+        ids.push(keyId(deviceId, Buffer.from(k).subarray(prefix.length).toString('utf8')));
       }
       for (const k of this.hist.getKeys(range)) push(turn, this.hist, k, undefined);
       await turn.done;
@@ -398,6 +396,18 @@ function writeFailure(err: unknown): TwinhubError {
 function toStored(rec: TwinRecord): StoredTwin {
   if (rec.d !== undefined) return { revision: rec.r, doc: rec.d };
   return { revision: rec.r, tombstone: rec.t! };
+}
+
+/**
+ * The cache id of a twin key: the device id for the classic shadow (most twins: the caller's own
+ * string, whose hash V8 has already computed, rather than a new one per write), else
+ * `<deviceId> NUL <shadowName>`. Names never contain NUL (checked when the key is not cached), so
+ * ids of distinct keys differ.
+ */
+function keyId(deviceId: string, shadowName: string): string {
+  // A device id with NUL is refused by twinKey; its id must not be that of a named shadow meanwhile.
+  if (shadowName === '' && !deviceId.includes('\u0000')) return deviceId;
+  return `${deviceId}\u0000${shadowName}`;
 }
 
 function checkName(s: string, what: string): void {

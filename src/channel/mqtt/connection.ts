@@ -11,7 +11,7 @@ import { encode, encodeAck, encodeDisconnect } from '../../codec/mqtt/encoder.js
 import type { Broker, Channel } from '../../core/broker/broker.js';
 import type { AckWaiter } from '../../core/broker/committer.js';
 import type { ClientInfo, DisconnectReason } from '../../core/hooks.js';
-import type { Message } from '../../core/message.js';
+import type { Message, MessageOrigin } from '../../core/message.js';
 import type { Delivery, Session, SessionLink } from '../../core/session/session.js';
 import type { StoredWill } from '../../ports/broker-store.js';
 import type { AcceptedConnection } from '../../transport/types.js';
@@ -70,6 +70,8 @@ export class MqttConnection implements SessionLink, Channel, AckWaiter {
   state: State = ConnState.AwaitConnect;
   version: ProtocolVersion = 4;
   client!: ClientInfo;
+  /** The origin its messages carry, shared by them (handle-publish.ts originOf). */
+  origin: MessageOrigin | undefined = undefined;
   session: Session | null = null;
   /** Will of this connection, dropped on a normal DISCONNECT [MQTT-3.1.2-10]. */
   will: StoredWill | undefined;

@@ -4,7 +4,7 @@ import type { PublishPacket } from '../../codec/mqtt/packets.js';
 import { ReasonCode } from '../../codec/mqtt/packets.js';
 import { encodeAck } from '../../codec/mqtt/encoder.js';
 import type { PublishQuotaLike } from '../../core/hooks.js';
-import type { Message } from '../../core/message.js';
+import type { Message, MessageOrigin } from '../../core/message.js';
 import { messageProperties } from '../../core/message.js';
 import type { MqttConnection } from './connection.js';
 
@@ -110,7 +110,7 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
     payload: p.payload,
     qos,
     retain: p.retain,
-    origin: { protocol: 'mqtt', clientId: c.client.clientId, deviceId: c.client.deviceId, version: c.version },
+    origin: originOf(c),
     properties: props === undefined ? undefined : messageProperties(props),
     receivedAt: now,
     expiresAt: props?.messageExpiryInterval !== undefined ? now + props.messageExpiryInterval * 1000 : 0,
@@ -162,4 +162,16 @@ function withinQuota(c: MqttConnection, quota: PublishQuotaLike, bytes: number, 
   }
   c.pauseReading(quota.pauseMs(bytes, now));
   return true;
+}
+
+/**
+ * The origin of the connection's messages: one object while the client's identity stays the same
+ * (a message's origin is never modified), not a new one per PUBLISH; made again after a change
+ * (re-authentication).
+ */
+function originOf(c: MqttConnection): MessageOrigin {
+  const o = c.origin;
+  const client = c.client;
+  if (o !== undefined && o.clientId === client.clientId && o.deviceId === client.deviceId && o.version === c.version) return o;
+  return (c.origin = { protocol: 'mqtt', clientId: client.clientId, deviceId: client.deviceId, version: c.version });
 }

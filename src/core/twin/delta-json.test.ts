@@ -15,7 +15,7 @@ const tree = fc.letrec<{ node: JsonValue; obj: JsonObject }>((tie) => ({
   node: fc.oneof({ maxDepth: 2, depthIdentifier: 't' }, scalar, fc.constant(null), tie('obj')),
   obj: fc.dictionary(key, tie('node'), { maxKeys: 3, noNullPrototype: true }),
 }));
-const token = fc.option(fc.constantFrom('t-1', 'tök "2"', 'x'.repeat(64)), { nil: undefined });
+const token = fc.option(fc.constantFrom('t-1', 'say "hi"', 'tök "2"', 'x'.repeat(64), 'a\\b', 'nl\n', 'c\u0001', '\u2028', ''), { nil: undefined });
 // Each step is an update of desired or of reported (as a device reports), at a moment 0–2 s later.
 const step = fc.record({ section: fc.constantFrom('desired', 'reported'), patch: tree.obj, token, later: fc.integer({ min: 0, max: 2 }) });
 

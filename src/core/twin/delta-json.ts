@@ -9,6 +9,14 @@ import type { MetaNode } from './metadata.js';
 import type { DeltaDocument } from './shadow-document.js';
 
 const hasOwn = Object.prototype.hasOwnProperty;
+/** A string JSON writes as it is between quotes: printable ASCII without `"` and `\\`. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** A number as JSON writes it (String() is the same for finite numbers; JSON writes null otherwise). */
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
 const DELTA_KEYS: readonly string[] = ['state', 'metadata', 'version', 'timestamp', 'clientToken'];
 
 export class DeltaJson {
@@ -34,10 +42,11 @@ export class DeltaJson {
       this.keys = Object.keys(delta.state);
       this.desiredMeta = desiredMeta;
     }
+    const token = delta.clientToken;
     const tail =
-      delta.clientToken === undefined
-        ? `,"version":${JSON.stringify(delta.version)},"timestamp":${JSON.stringify(delta.timestamp)}}`
-        : `,"version":${JSON.stringify(delta.version)},"timestamp":${JSON.stringify(delta.timestamp)},"clientToken":${JSON.stringify(delta.clientToken)}}`;
+      token === undefined
+        ? `,"version":${num(delta.version)},"timestamp":${num(delta.timestamp)}}`
+        : `,"version":${num(delta.version)},"timestamp":${num(delta.timestamp)},"clientToken":${PLAIN.test(token) ? `"${token}"` : JSON.stringify(token)}}`;
     const out = Buffer.allocUnsafe(head.length + Buffer.byteLength(tail));
     head.copy(out, 0);
     out.write(tail, head.length);

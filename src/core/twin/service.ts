@@ -36,7 +36,7 @@ import { isJsonObject, own, setOwn, type JsonObject, type JsonValue } from './js
 import { validateShadowName, validateThingName, type ShadowLimits } from './limits.js';
 import { errorDocument, reject, ShadowMessages, type ShadowRejection } from './shadow-error.js';
 import { applyUpdate, type ShadowDocument, type UpdateAccepted, type UpdateAcceptedDocument } from './shadow-document.js';
-import { isTopicLevel, parseShadowRequestTopic, SHADOW_TOPIC_START, shadowTopicPrefix, type ShadowOp } from './twin-topics.js';
+import { isTopicLevel, parseShadowRequestTopic, SHADOW_TOPIC_START, shadowTopicPrefix, type ShadowOp, type ShadowRequestTopic } from './twin-topics.js';
 import { requestClientToken } from './update-request.js';
 
 export interface TwinServiceDeps {
@@ -214,9 +214,19 @@ function multiWriterOptions(msg: Message): Job['opts'] {
 
 export function writerOfMessage(msg: Message): string {
   const o = msg.origin;
-  if (o.deviceId !== undefined) return `device:${o.deviceId}`;
-  return `${o.protocol}:${o.clientId}`;
+  let w = writers.get(o);
+  if (w === undefined) {
+    w = o.deviceId !== undefined ? `device:${o.deviceId}` : `${o.protocol}:${o.clientId}`;
+    writers.set(o, w);
+  }
+  return w;
 }
+
+/**
+ * Writer ids by origin: a connection's messages share one origin object (handle-publish.ts), so
+ * its writer id is one string, not a new one per request (it keys version vectors and metadata).
+ */
+const writers = new WeakMap<MessageOrigin, string>();
 
 export class TwinService {
   private readonly broker: Broker;
@@ -226,6 +236,8 @@ export class TwinService {
   private readonly writerOf: (msg: Message) => string;
   /** Cached twins by device, oldest first (LRU; see touch()). */
   private readonly devices = new Map<string, DeviceSlots>();
+  /** Request topics parsed (requestTopic), at most cacheDevices. */
+  private readonly parsedTopics = new Map<string, ShadowRequestTopic | null>();
   private readonly cacheDevices: number;
   /** Counts slot accesses; a device moves to the young end when it is this far behind (cheap LRU). */
   private clock = 0;
@@ -279,7 +291,7 @@ export class TwinService {
     if (msg.origin === ORIGIN) return;
     const topic = msg.topic;
     if (!topic.startsWith(SHADOW_TOPIC_START)) return;
-    const t = parseShadowRequestTopic(topic);
+    const t = this.requestTopic(topic);
     if (t === null) return;
     this.requests++;
     let slot = this.findSlot(t.thing, t.shadow);
@@ -331,6 +343,21 @@ export class TwinService {
     }
     this.submit(job);
   };
+
+  /**
+   * The request a topic names (parseShadowRequestTopic), remembered per topic: a device sends its
+   * requests on the same few topics, and the remembered names are the strings the slot cache is
+   * keyed by, so finding the slot hashes no new string.
+   */
+  private requestTopic(topic: string): ShadowRequestTopic | null {
+    let t = this.parsedTopics.get(topic);
+    if (t === undefined) {
+      t = parseShadowRequestTopic(topic);
+      if (this.parsedTopics.size >= this.cacheDevices) this.parsedTopics.clear();
+      this.parsedTopics.set(topic, t);
+    }
+    return t;
+  }
 
   private release(client: string): void {
     const n = (this.inFlight.get(client) ?? 1) - 1;
