@@ -62,7 +62,7 @@ async function provision(dir: string): Promise<string[]> {
 }
 
 function startHub(data: string): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', join(ROOT, 'bin/twinhub.js'), 'start', '--mqtt', '127.0.0.1:0', '--http', 'off', '--data', data, '--no-allow-anonymous', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=8', join(ROOT, 'bin/twinhub.js'), 'start', '--mqtt', '127.0.0.1:0', '--http', 'off', '--data', data, '--no-allow-anonymous', '--log-level', 'warn'], {
     env: { ...process.env, TWINHUB_ADMIN_KEY: 'bench-admin-key-0000001' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -32,7 +32,7 @@ async function writeRules(dir: string): Promise<void> {
 }
 
 function startHub(data: string): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', BIN, 'start', '--mqtt', '127.0.0.1:0', '--http', 'off', '--data', data, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=8', BIN, 'start', '--mqtt', '127.0.0.1:0', '--http', 'off', '--data', data, '--log-level', 'warn'], {
     env: { ...process.env, TWINHUB_ADMIN_KEY: 'bench-admin-key-0000001' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -15,6 +15,8 @@
 //   BENCH_THINGS       things per connection (default 500)
 //   BENCH_WINDOW       updates in flight per connection (default 10, AWS's in-flight limit)
 //   BENCH_FSYNC        1 (or the --fsync flag) = flush every twin commit to the disk (default 0: to the OS)
+// Run it as `npm run bench:twins`, which starts Node with the `twinhub` command's flags
+// (bin/twinhub.js: --max-semi-space-size=8); the young generation's size changes the result.
 // Prints one JSON line.
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -376,6 +378,8 @@ async function main(): Promise<void> {
         fields: FIELDS.length,
         payloadBytes: r.payloadBytes,
         fsync: FSYNC,
+        // The hub's Node flags (npm run bench:twins passes the young-generation size the twinhub command uses).
+        nodeFlags: process.execArgv.filter((a) => !a.startsWith('--import') && a !== 'tsx').join(' '),
         seconds: round(r.seconds),
         updates: r.updates,
         updatesPerSec: Math.round(r.updates / r.seconds),
