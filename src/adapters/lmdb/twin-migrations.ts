@@ -16,6 +16,7 @@ import type { ShadowDocument, ShadowTombstone } from '../../core/twin/index.js';
 import { compactMetadataJson, parseCompactMetadata } from '../../core/twin/compact-metadata.js';
 import { hasOwn, isJsonObject, setOwn, type JsonObject } from '../../core/twin/json-value.js';
 import type { MetaNode } from '../../core/twin/metadata.js';
+import type { ByteSlab } from './byte-slab.js';
 import type { Migration } from './env.js';
 
 /** A twins record as read. */
@@ -77,6 +78,32 @@ export function docJsonV2(doc: ShadowDocument, f?: SectionsJson): string {
     }
   }
   return `${s}}`;
+}
+
+/**
+ * The record of a live twin in format 2 written into `slab` section by section: the same bytes as
+ * recordJsonV2(r, h, docJsonV2(doc, f)), without joining the sections into one string first
+ * (byte-slab.ts). Undefined for a document with fields this layout does not know (then use those).
+ */
+export function writeRecordV2(slab: ByteSlab, r: number, h: number, doc: ShadowDocument, f: SectionsJson): Buffer | undefined {
+  const st = doc.state;
+  const md = doc.metadata;
+  if (!onlyKeys(doc, DOC_KEYS) || !onlyKeys(st, SECTION_KEYS) || !onlyKeys(md, SECTION_KEYS)) return undefined;
+  const d = st.desired === undefined ? '' : f.desiredJson;
+  const rp = st.reported === undefined ? '' : f.reportedJson;
+  const mdj = md.desired === undefined ? '' : f.metaDesiredJson;
+  const mrj = md.reported === undefined ? '' : f.metaReportedJson;
+  const head = `{"r":${r},"h":${h},"d":{"state":{${d === '' ? '' : '"desired":'}`;
+  const tail = `},"version":${JSON.stringify(doc.version)}${doc.timestamp === undefined ? '' : `,"timestamp":${JSON.stringify(doc.timestamp)}`},"writers":${JSON.stringify(doc.writers)}}}`;
+  // 3 bytes per UTF-16 unit at most, plus the short keys written between the sections.
+  slab.begin(3 * (head.length + d.length + rp.length + mdj.length + mrj.length + tail.length) + 64);
+  slab.str(head);
+  if (d !== '') slab.str(d);
+  if (rp !== '') slab.str(d === '' ? '"reported":' : ',"reported":').str(rp);
+  slab.str(mdj === '' ? '},"m":{' : '},"m":{"desired":');
+  if (mdj !== '') slab.str(mdj);
+  if (mrj !== '') slab.str(mdj === '' ? '"reported":' : ',"reported":').str(mrj);
+  return slab.str(tail).end();
 }
 
 /** A format-2 record from its stored bytes. */

@@ -48,7 +48,8 @@ import {
   type TwinWriteResult,
 } from '../../ports/twin-store.js';
 import { openDataEnv, type DataEnv } from './env.js';
-import { docJsonV2, parseRecordV2, recordJsonV2, type TwinRecord } from './twin-migrations.js';
+import { ByteSlab } from './byte-slab.js';
+import { docJsonV2, parseRecordV2, recordJsonV2, writeRecordV2, type TwinRecord } from './twin-migrations.js';
 
 type Db = Database<Buffer, Buffer>;
 
@@ -142,6 +143,8 @@ export class LmdbTwinStore implements TwinStore {
   private readonly keys = new Map<string, KeyState>();
   private readonly cachedKeys: number;
   private readonly writesPerBatch: number;
+  /** Where record and history values are written (byte-slab.ts). */
+  private readonly slab = new ByteSlab();
   private closed = false;
   /** Reads of a key's record a write needed (cache misses). */
   recordReads = 0;
@@ -214,18 +217,20 @@ export class LmdbTwinStore implements TwinStore {
     const revision = ++this.revision;
     const seq = state.h + 1;
     const next: KeyState = { key, r: revision, h: this.historySize > 0 ? seq : state.h, trimmed: state.trimmed, frags: undefined };
-    let docJson: string | undefined;
+    let record: Buffer;
     let reportedJson = '';
     if (doc !== undefined) {
       const frags = fragmentsOf(doc, state.frags);
       next.frags = frags.keep;
-      docJson = docJsonV2(doc, frags.json);
       reportedJson = frags.json.reportedJson;
+      record = writeRecordV2(this.slab, revision, next.h, doc, frags.json) ?? Buffer.from(recordJsonV2(revision, next.h, docJsonV2(doc, frags.json), undefined));
+    } else {
+      record = Buffer.from(recordJsonV2(revision, next.h, undefined, tombstone));
     }
     const turn = this.currentTurn();
-    push(turn, this.twins, key, Buffer.from(recordJsonV2(revision, next.h, docJson, tombstone)));
+    push(turn, this.twins, key, record);
     if (this.historySize > 0) {
-      push(turn, this.hist, historyKey(key, seq), Buffer.from(historyJson(entry, doc, reportedJson)));
+      push(turn, this.hist, historyKey(key, seq), historyBytes(this.slab, entry, doc, reportedJson));
       // Everything older than the last historySize entries. Once this process has trimmed the
       // key, each write only has the one entry that just fell out to remove; the first time, the
       // committed keys are scanned (earlier writes of this key have all settled: waited above).
@@ -496,27 +501,37 @@ function encodeMeta(v: MetaNode | undefined, state: JsonObject | undefined): str
 }
 
 /**
- * JSON of a history entry (what JSON.stringify gives, up to the order of fields). When the
+ * The stored bytes of a history entry, written into `slab`: its JSON (what JSON.stringify gives,
+ * up to the order of fields). When the
  * entry's reported state has the same fields with the same values, in the same order, as the
  * document's reported section (a report that replaced every field), that section's JSON is
  * reused rather than serialised again.
  */
-function historyJson(e: TwinHistoryEntry, doc: ShadowDocument | undefined, reportedJson: string): string {
-  if (!onlyKeys(e, HISTORY_KEYS)) return JSON.stringify(e);
-  let s = `{"op":${JSON.stringify(e.op)},"version":${JSON.stringify(e.version)},"at":${JSON.stringify(e.at)},"writer":${JSON.stringify(e.writer)}`;
+function historyBytes(slab: ByteSlab, e: TwinHistoryEntry, doc: ShadowDocument | undefined, reportedJson: string): Buffer {
+  if (!onlyKeys(e, HISTORY_KEYS)) {
+    const all = JSON.stringify(e);
+    return slab.begin(3 * all.length).str(all).end();
+  }
+  let head = `{"op":${JSON.stringify(e.op)},"version":${JSON.stringify(e.version)},"at":${JSON.stringify(e.at)},"writer":${JSON.stringify(e.writer)}`;
+  const tail = e.lost === undefined ? '}' : `,"lost":${JSON.stringify(e.lost)}}`;
   const st = e.state;
   if (st !== undefined) {
     const reported = st.reported;
     const docReported = doc?.state.reported;
     if (reportedJson !== '' && docReported !== undefined && onlyKeys(st, SECTION_KEYS) && isObject(reported) && sameFields(reported, docReported)) {
       const desired = st.desired;
-      s += desired === undefined ? `,"state":{"reported":${reportedJson}}` : `,"state":{"desired":${JSON.stringify(desired)},"reported":${reportedJson}}`;
-    } else {
-      s += `,"state":${JSON.stringify(st)}`;
+      head += desired === undefined ? ',"state":{"reported":' : `,"state":{"desired":${JSON.stringify(desired)},"reported":`;
+      return slab
+        .begin(3 * (head.length + reportedJson.length + tail.length) + 3)
+        .str(head)
+        .str(reportedJson)
+        .str('}')
+        .str(tail)
+        .end();
     }
+    head += `,"state":${JSON.stringify(st)}`;
   }
-  if (e.lost !== undefined) s += `,"lost":${JSON.stringify(e.lost)}`;
-  return `${s}}`;
+  return slab.begin(3 * (head.length + tail.length)).str(head).str(tail).end();
 }
 
 function isObject(v: JsonValue | undefined): v is JsonObject {
