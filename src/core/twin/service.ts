@@ -636,6 +636,8 @@ export class TwinService {
       changedAt: opts?.changedAt,
       buildDelta: (subscribed & DELTA) !== 0,
       buildDocuments: (subscribed & DOCUMENTS) !== 0,
+      // API callers get the accepted document; MQTT requests only when /accepted has subscribers.
+      buildAcceptedMetadata: !job.mqtt || (subscribed & ACCEPTED) !== 0,
     });
     if (!r.ok) return r;
     const history: TwinHistoryEntry = {

@@ -155,6 +155,10 @@ test('delta and documents are built only when asked (the caller skips them when 
   assert.equal(r0.documents, undefined);
   const r1 = update(undefined, { state: { desired: { a: 1 } } });
   assert.ok(r1.delta !== undefined && r1.documents !== undefined);
+  // The accepted document's metadata likewise; its state and version are always there (history, API).
+  const r2 = update(undefined, { state: { desired: { a: 1 } } }, { now: 5, buildAcceptedMetadata: false });
+  assert.deepEqual(r2.accepted, { state: { desired: { a: 1 } }, metadata: {}, version: 1, timestamp: 5 });
+  assert.deepEqual(r1.accepted.metadata, { desired: { a: { timestamp: 1000 } } });
 });
 
 test('desired + reported beyond 8 KB after the merge → 413 "The payload exceeds the maximum size allowed"; metadata is not counted (Diagnosing problems with shadows)', () => {

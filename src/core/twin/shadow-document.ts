@@ -42,6 +42,11 @@ export interface UpdateContext {
   readonly buildDelta?: boolean;
   /** Build the /update/documents document (default true); pass false when nobody subscribes. */
   readonly buildDocuments?: boolean;
+  /**
+   * Build the metadata of the /update/accepted document (default true); pass false when nobody
+   * reads it (then `accepted.metadata` is an empty object).
+   */
+  readonly buildAcceptedMetadata?: boolean;
 }
 
 /** /update/accepted: the state sent, metadata of the changed leaves, version, timestamp, clientToken. */
@@ -88,6 +93,7 @@ export interface UpdateAccepted {
 }
 
 const NO_LOSSES: readonly LostChange[] = Object.freeze([]);
+const NO_METADATA: AwsMetaObject = Object.freeze({}) as AwsMetaObject;
 
 export function applyUpdate(
   current: ShadowDocument | undefined,
@@ -150,7 +156,7 @@ export function applyUpdate(
 
   const accepted: UpdateAcceptedDocument = {
     state: req.sent,
-    metadata: sentMetadata(req.sent, stamp.timestamp) as AwsMetaObject,
+    metadata: ctx.buildAcceptedMetadata === false ? NO_METADATA : (sentMetadata(req.sent, stamp.timestamp) as AwsMetaObject),
     version,
     timestamp: ctx.now,
   };
