@@ -120,6 +120,8 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
   };
   broker.messagesIn++;
   const committer = broker.committer;
+  // Between messages, never between the holds of one (Committer.cutIfFull).
+  committer.cutIfFull();
   const before = committer.pendingOps;
   broker.publish(msg);
   if (qos === 0) return;

@@ -127,3 +127,60 @@ test('a failed held write fails the turn\'s acks but leaves the broker store wri
   await c.flush();
   assert.deepEqual(w.events, ['fail:a', 'ok:b']);
 });
+
+test('cutIfFull: once a turn holds 16 writes of other stores, their acks are released when those settle, not with the rest of the turn', async () => {
+  const c = new Committer(new MemoryBrokerStore(), () => undefined);
+  const w = new Recorder();
+  const gate = (): { p: Promise<void>; open: () => void } => {
+    let open!: () => void;
+    const p = new Promise<void>((r) => (open = r));
+    return { p, open };
+  };
+  // Sixteen messages, each holding a twin write, then their acks (as handle-publish registers them).
+  const first = Array.from({ length: 16 }, gate);
+  for (let i = 0; i < 16; i++) {
+    c.cutIfFull();
+    c.hold(first[i]!.p);
+    c.afterCommit(w, Buffer.from(`a${i}`));
+  }
+  // The seventeenth message starts a new batch: its ack waits for its own write only.
+  const late = gate();
+  c.cutIfFull();
+  c.hold(late.p);
+  c.afterCommit(w, Buffer.from('late'));
+  for (const g of first) g.open();
+  await tick();
+  await tick();
+  assert.deepEqual(w.events, Array.from({ length: 16 }, (_, i) => `ok:a${i}`), 'the first 16 acks left while the 17th write is pending');
+  late.open();
+  await c.flush();
+  assert.equal(w.events.at(-1), 'ok:late');
+});
+
+test('cutIfFull: fewer than 16 held writes stay in the turn\'s batch; a later batch never overtakes an earlier one', async () => {
+  const c = new Committer(new MemoryBrokerStore(), () => undefined);
+  const w = new Recorder();
+  let openSlow!: () => void;
+  const slow = new Promise<void>((r) => (openSlow = r));
+  c.hold(slow);
+  c.afterCommit(w, Buffer.from('slow'));
+  for (let i = 0; i < 14; i++) {
+    c.cutIfFull();
+    c.hold(Promise.resolve());
+    c.afterCommit(w, Buffer.from(`b${i}`));
+  }
+  c.cutIfFull(); // 15 held: no cut
+  assert.equal(c.pendingOps, 15);
+  c.hold(Promise.resolve());
+  c.afterCommit(w, Buffer.from('b14'));
+  c.cutIfFull(); // 16 held: the batch goes
+  assert.equal(c.pendingOps, 0);
+  c.hold(Promise.resolve());
+  c.afterCommit(w, Buffer.from('next'));
+  await tick();
+  await tick();
+  assert.deepEqual(w.events, [], 'nothing before the slow write of the first batch');
+  openSlow();
+  await c.flush();
+  assert.deepEqual(w.events, ['ok:slow', ...Array.from({ length: 15 }, (_, i) => `ok:b${i}`), 'ok:next']);
+});

@@ -1,9 +1,19 @@
-// Groups the store writes of one event-loop turn into one commit and releases that turn's
-// acknowledgements (PUBACK, PUBREC, SUBACK…) only when the commit is durable, in the order they
+// Groups the store writes of one event-loop turn into one commit (a turn whose messages hold many
+// writes of other stores is cut into batches of HOLDS_PER_BATCH, cutIfFull) and releases that
+// batch's acknowledgements (PUBACK, PUBREC, SUBACK…) only when the commit is durable, in the order they
 // were registered (MQTT 5.0 §4.6: PUBACKs in the order the PUBLISHes were received). A commit that
 // fails releases its waiters as failures: the caller answers 0x80 (5.0) or closes (3.1.1), and
 // nothing is acknowledged that is not stored (DESIGN.md "Writes and acks").
 import type { BrokerStore, StoreOp } from '../../ports/broker-store.js';
+
+/**
+ * Held writes per batch before the batch is closed between two messages (cutIfFull): the twin
+ * store commits its writes in transactions of 16 (adapters/lmdb/twin-store.ts), so a batch of
+ * acks waits for about one of them, and a device's PUBACK leaves with its /update/delta in one
+ * socket write instead of after the turn's last transaction (10,000 devices on their own
+ * connections, `npm run bench:twins`: 1.7 → 1.0 socket writes per update, 15 k → 21 k updates/s).
+ */
+const HOLDS_PER_BATCH = 16;
 
 /** Whoever waits for an acknowledgement to be released; implemented by channels. */
 export interface AckWaiter {
@@ -71,6 +81,17 @@ export class Committer {
   hold(write: Promise<unknown>): void {
     const b = this.batch();
     (b.held ??= []).push(write);
+  }
+
+  /**
+   * Called between messages (before one is routed): once this turn's batch holds
+   * HOLDS_PER_BATCH writes of other stores, it is closed and committed now, so that its acks are
+   * released when those writes are durable instead of with the last write of the turn. Never
+   * between the holds of one message, which all hold the ack registered after it.
+   */
+  cutIfFull(): void {
+    const b = this.current;
+    if (b !== null && b.held !== null && b.held.length >= HOLDS_PER_BATCH) this.run();
   }
 
   /** Commit whatever is pending now and wait for every commit so far. */
