@@ -82,8 +82,8 @@ export function docJsonV2(doc: ShadowDocument, f?: SectionsJson): string {
 
 /**
  * The record of a live twin in format 2 written into `slab` section by section: the same bytes as
- * recordJsonV2(r, h, docJsonV2(doc, f)), without joining the sections into one string first
- * (byte-slab.ts). Undefined for a document with fields this layout does not know (then use those).
+ * recordJsonV2(r, h, docJsonV2(doc, f)) (a property test in byte-slab.test.ts holds the two
+ * layouts together), without joining the sections into one string first (byte-slab.ts). Undefined for a document with fields this layout does not know (then use those).
  */
 export function writeRecordV2(slab: ByteSlab, r: number, h: number, doc: ShadowDocument, f: SectionsJson): Buffer | undefined {
   const st = doc.state;
@@ -183,9 +183,11 @@ function migrateRecords(db: Database<Buffer, Buffer>): void {
 
 const DOC_KEYS: ReadonlySet<string> = new Set(['state', 'metadata', 'version', 'timestamp', 'writers']);
 const DOC_KEYS_V2: ReadonlySet<string> = new Set(['state', 'm', 'version', 'timestamp', 'writers']);
-const SECTION_KEYS: ReadonlySet<string> = new Set(['desired', 'reported']);
+/** The sections of a state or metadata object. */
+export const SECTION_KEYS: ReadonlySet<string> = new Set(['desired', 'reported']);
 
-function onlyKeys(o: object, allowed: ReadonlySet<string>): boolean {
+/** Whether `o` is a plain object with no own field outside `allowed` (then the layouts here know it). */
+export function onlyKeys(o: object, allowed: ReadonlySet<string>): boolean {
   for (const k in o) if (!allowed.has(k)) return false;
   return Object.getPrototypeOf(o) === Object.prototype;
 }

@@ -36,7 +36,7 @@ import type { Database } from 'lmdb';
 import { Errors, TwinhubError } from '../../common/errors.js';
 import type { ShadowDocument, ShadowTombstone } from '../../core/twin/index.js';
 import { compactMetadataJson } from '../../core/twin/compact-metadata.js';
-import type { JsonObject, JsonValue } from '../../core/twin/json-value.js';
+import { isJsonObject, sameFields, type JsonObject } from '../../core/twin/json-value.js';
 import type { MetaNode } from '../../core/twin/metadata.js';
 import {
   DEFAULT_TWIN_HISTORY_SIZE,
@@ -49,7 +49,7 @@ import {
 } from '../../ports/twin-store.js';
 import { openDataEnv, type DataEnv } from './env.js';
 import { ByteSlab } from './byte-slab.js';
-import { docJsonV2, parseRecordV2, recordJsonV2, writeRecordV2, type TwinRecord } from './twin-migrations.js';
+import { docJsonV2, onlyKeys, parseRecordV2, recordJsonV2, SECTION_KEYS, writeRecordV2, type TwinRecord } from './twin-migrations.js';
 
 type Db = Database<Buffer, Buffer>;
 
@@ -518,7 +518,7 @@ function historyBytes(slab: ByteSlab, e: TwinHistoryEntry, doc: ShadowDocument |
   if (st !== undefined) {
     const reported = st.reported;
     const docReported = doc?.state.reported;
-    if (reportedJson !== '' && docReported !== undefined && onlyKeys(st, SECTION_KEYS) && isObject(reported) && sameFields(reported, docReported)) {
+    if (reportedJson !== '' && docReported !== undefined && onlyKeys(st, SECTION_KEYS) && isJsonObject(reported) && sameFields(reported, docReported)) {
       const desired = st.desired;
       head += desired === undefined ? ',"state":{"reported":' : `,"state":{"desired":${JSON.stringify(desired)},"reported":`;
       return slab
@@ -534,27 +534,4 @@ function historyBytes(slab: ByteSlab, e: TwinHistoryEntry, doc: ShadowDocument |
   return slab.begin(3 * (head.length + tail.length)).str(head).str(tail).end();
 }
 
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Same own fields in the same order with identical (===) values: the same JSON. */
-function sameFields(a: JsonObject, b: JsonObject): boolean {
-  if (a === b) return true;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    const k = ka[i]!;
-    if (k !== kb[i] || a[k] !== b[k]) return false;
-  }
-  return true;
-}
-
 const HISTORY_KEYS: ReadonlySet<string> = new Set(['op', 'version', 'at', 'writer', 'state', 'lost']);
-const SECTION_KEYS: ReadonlySet<string> = new Set(['desired', 'reported']);
-
-function onlyKeys(o: object, allowed: ReadonlySet<string>): boolean {
-  for (const k in o) if (!allowed.has(k)) return false;
-  return Object.getPrototypeOf(o) === Object.prototype;
-}

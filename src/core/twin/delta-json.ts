@@ -4,11 +4,10 @@
 // `version`, `timestamp` and `clientToken` change. DeltaJson keeps the JSON of the repeating head
 // (`{"state":…,"metadata":…`) per twin and serialises the rest, and its bytes are exactly
 // JSON.stringify(delta)'s (the property test in delta-json.test.ts compares them).
-import type { JsonObject } from './json-value.js';
+import { sameFields, type JsonObject } from './json-value.js';
 import type { MetaNode } from './metadata.js';
 import type { DeltaDocument } from './shadow-document.js';
 
-const hasOwn = Object.prototype.hasOwnProperty;
 /** A string JSON writes as it is between quotes: printable ASCII without `"` and `\\`. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
@@ -22,7 +21,6 @@ const DELTA_KEYS: readonly string[] = ['state', 'metadata', 'version', 'timestam
 export class DeltaJson {
   /** The delta state and desired metadata the head was made from (compared by identity, field by field). */
   private state: JsonObject | undefined;
-  private keys: string[] = [];
   private desiredMeta: MetaNode | undefined;
   private head: Buffer | undefined;
 
@@ -34,12 +32,11 @@ export class DeltaJson {
   encode(delta: DeltaDocument, desiredMeta: MetaNode | undefined): Buffer {
     if (!plainDelta(delta)) return Buffer.from(JSON.stringify(delta));
     let head = this.head;
-    if (head === undefined || desiredMeta !== this.desiredMeta || desiredMeta === undefined || !this.sameState(delta.state)) {
+    if (head === undefined || desiredMeta !== this.desiredMeta || desiredMeta === undefined || !sameFields(delta.state, this.state!)) {
       // JSON.stringify writes the keys in insertion order: state, metadata, then the rest.
       const s = JSON.stringify({ state: delta.state, metadata: delta.metadata });
       head = this.head = Buffer.from(s.slice(0, -1));
       this.state = delta.state;
-      this.keys = Object.keys(delta.state);
       this.desiredMeta = desiredMeta;
     }
     const token = delta.clientToken;
@@ -53,19 +50,6 @@ export class DeltaJson {
     return out;
   }
 
-  /** Same own fields as the head's state, in the same order, with identical (===) values: the same JSON and the same rendered metadata. */
-  private sameState(a: JsonObject): boolean {
-    const b = this.state!;
-    if (a === b) return true;
-    const keys = this.keys;
-    let i = 0;
-    for (const k in a) {
-      if (!hasOwn.call(a, k)) continue;
-      if (i >= keys.length || keys[i] !== k || a[k] !== b[k]) return false;
-      i++;
-    }
-    return i === keys.length;
-  }
 }
 
 /** Built by buildDeltaDocument: exactly its keys, in its order (clientToken optional). */

@@ -31,6 +31,22 @@ export function setOwn<T>(obj: { [key: string]: T }, key: string, value: T): voi
   }
 }
 
+/**
+ * Same own fields in the same order with identical (===) values: the same JSON (and, for a delta
+ * state, the same rendered metadata). Reuse of serialised sections is decided by it.
+ */
+export function sameFields(a: JsonObject, b: JsonObject): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (k !== kb[i] || a[k] !== b[k]) return false;
+  }
+  return true;
+}
+
 /** Whether the object has no own enumerable field. */
 export function isEmptyObject(obj: object): boolean {
   for (const k in obj) if (hasOwn.call(obj, k)) return false;
