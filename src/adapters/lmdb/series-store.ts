@@ -29,7 +29,11 @@ import type {
   ValueKind,
   WalEntry,
 } from '../../ports/series-store.js';
+import { ROLLUP_1H, ROLLUP_1M } from '../../ports/series-store.js';
 import { checkWalEntry } from '../check-wal-entry.js';
+import { asBuffer } from './binary.js';
+// seqOfKey reads the big-endian u64 a key ends with: a WAL seq, a chunk's or bucket's start + TS_OFFSET.
+import { seqOfKey } from './keys.js';
 import { openDataEnv, type DataEnv } from './env.js';
 
 type Db = Database<Buffer, Buffer>;
@@ -39,7 +43,7 @@ const TS_OFFSET = 2 ** 52;
 const TWO32 = 2 ** 32;
 const NEXT_ID = Buffer.from('nextSeriesId');
 const LAST_SEQ = Buffer.from('lastWalSeq');
-const RES_CODE: Record<RollupResolution, number> = { 60_000: 0, 3_600_000: 1 };
+const RES_CODE: Record<RollupResolution, number> = { [ROLLUP_1M]: 0, [ROLLUP_1H]: 1 };
 const ROLLUP_VALUE_BYTES = 64;
 
 export interface LmdbSeriesStoreOptions {
@@ -54,11 +58,6 @@ export async function openLmdbSeriesStore(dir: string, opts: LmdbSeriesStoreOpti
 function put64(b: Buffer, p: number, v: number): void {
   b.writeUInt32BE(Math.floor(v / TWO32), p);
   b.writeUInt32BE(v % TWO32, p + 4);
-}
-
-function get64(b: Uint8Array, p: number): number {
-  const v = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  return v.readUInt32BE(p) * TWO32 + v.readUInt32BE(p + 4);
 }
 
 function u32Key(id: number): Buffer {
@@ -117,7 +116,7 @@ function encodeWal(e: WalEntry): Buffer {
 }
 
 function decodeWal(key: Uint8Array, value: Uint8Array): WalEntry {
-  const v = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const v = asBuffer(value);
   const n = v.readUInt32BE(0);
   if (v.length !== 4 + n * 20) throw new Error(`WAL entry of ${v.length} bytes does not hold ${n} points`);
   const series = new Uint32Array(n);
@@ -126,7 +125,7 @@ function decodeWal(key: Uint8Array, value: Uint8Array): WalEntry {
   v.copy(Buffer.from(series.buffer), 0, 4, 4 + n * 4);
   v.copy(Buffer.from(timestamps.buffer), 0, 4 + n * 4, 4 + n * 12);
   v.copy(Buffer.from(values.buffer), 0, 4 + n * 12, 4 + n * 20);
-  return { seq: get64(key, 0), series, timestamps, values };
+  return { seq: seqOfKey(key), series, timestamps, values };
 }
 
 function encodeChunkValue(c: ChunkRecord): Buffer {
@@ -138,9 +137,9 @@ function encodeChunkValue(c: ChunkRecord): Buffer {
 }
 
 function chunkRefOf(key: Uint8Array, value: Uint8Array): ChunkRef {
-  const k = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
-  const v = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  return { series: k.readUInt32BE(0), start: get64(k, 4) - TS_OFFSET, end: v.readDoubleBE(0), points: v.readUInt32BE(8), size: v.length - 12 };
+  const k = asBuffer(key);
+  const v = asBuffer(value);
+  return { series: k.readUInt32BE(0), start: seqOfKey(k) - TS_OFFSET, end: v.readDoubleBE(0), points: v.readUInt32BE(8), size: v.length - 12 };
 }
 
 function encodeRollup(r: RollupBucket): Buffer {
@@ -151,12 +150,12 @@ function encodeRollup(r: RollupBucket): Buffer {
 }
 
 function decodeRollup(series: number, resolution: RollupResolution, key: Uint8Array, value: Uint8Array): RollupBucket {
-  const v = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const v = asBuffer(value);
   const d = (i: number): number => v.readDoubleBE(i * 8);
   return {
     series,
     resolution,
-    start: get64(key, 5) - TS_OFFSET,
+    start: seqOfKey(key) - TS_OFFSET,
     count: d(0),
     min: d(1),
     max: d(2),
@@ -289,7 +288,7 @@ export class LmdbSeriesStore implements SeriesStore {
       for (const c of batch.putChunks) w.push([this.chunks, chunkKey(c.series, c.start), encodeChunkValue(c)]);
       for (const h of batch.heads) w.push([this.heads, u32Key(h.series), h.bytes === null ? undefined : Buffer.from(h.bytes)]);
       for (const r of batch.dropRollupsBefore) {
-        for (const res of [60_000, 3_600_000] as const) {
+        for (const res of [ROLLUP_1M, ROLLUP_1H] as const) {
           const start = rollupKey(r.series, res, -TS_OFFSET);
           const before = Math.max(-TS_OFFSET, Math.min(r.before, TS_OFFSET - 1));
           for (const key of this.keysIn(this.rollups, start, rollupKey(r.series, res, before))) w.push([this.rollups, key, undefined]);

@@ -15,6 +15,7 @@ import type {
   SeriesStoreStats,
   WalEntry,
 } from '../../ports/series-store.js';
+import { ROLLUP_1H, ROLLUP_1M } from '../../ports/series-store.js';
 
 interface Data {
   series: Map<number, SeriesRecord>;
@@ -94,7 +95,7 @@ export class MemorySeriesStore implements SeriesStore {
         else d.heads.set(h.series, h.bytes.slice());
       }
       for (const r of batch.dropRollupsBefore) {
-        for (const key of [rollupKey(r.series, 60_000), rollupKey(r.series, 3_600_000)]) {
+        for (const key of [rollupKey(r.series, ROLLUP_1M), rollupKey(r.series, ROLLUP_1H)]) {
           const m = d.rollups.get(key);
           if (m !== undefined) for (const start of [...m.keys()]) if (start < r.before) m.delete(start);
         }
@@ -118,8 +119,8 @@ export class MemorySeriesStore implements SeriesStore {
         d.series.delete(id);
         d.heads.delete(id);
         d.chunks.delete(id);
-        d.rollups.delete(rollupKey(id, 60_000));
-        d.rollups.delete(rollupKey(id, 3_600_000));
+        d.rollups.delete(rollupKey(id, ROLLUP_1M));
+        d.rollups.delete(rollupKey(id, ROLLUP_1H));
       }
     });
   }

@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TelemetryService } from '../../core/telemetry/service.js';
 import { invalidQuery, type Aggregation, type QuerySpec, type SeriesResult } from '../../core/telemetry/query.js';
+import { PERCENTILE_AGGS, ROLLUP_AGGS } from '../../core/telemetry/rollups.js';
 import type { ApiAuth } from '../context.js';
 import { Errors } from '../../common/errors.js';
 import type { SchemaStore } from '../../core/telemetry/schema-store.js';
@@ -34,7 +35,7 @@ export interface TelemetryPluginOptions {
   schemas?: SchemaStore;
 }
 
-const AGGS: readonly Aggregation[] = ['avg', 'min', 'max', 'sum', 'count', 'last', 'first', 'p50', 'p90', 'p99'];
+const AGGS: readonly Aggregation[] = [...ROLLUP_AGGS, ...PERCENTILE_AGGS];
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 
@@ -103,7 +104,7 @@ async function* csvBody(series: AsyncIterable<SeriesResult>): AsyncGenerator<str
     const prefix = `${csvField(s.device)},${csvField(s.metric)},`;
     for await (const page of s.pages()) {
       let out = '';
-      for (const [ts, v] of page) out += `${prefix}${ts},${typeof v === 'boolean' ? String(v) : String(v)}\r\n`;
+      for (const [ts, v] of page) out += `${prefix}${ts},${String(v)}\r\n`;
       yield out;
     }
   }

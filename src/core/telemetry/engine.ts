@@ -22,7 +22,6 @@
 //
 // One background job runs at a time (commits, retention, deletes), so store writes never race.
 import { decodeChunk, encodeChunk, MAX_ABS_TIMESTAMP } from '../../codec/tsdb/index.js';
-import type { ValueType } from '../../codec/tsdb/index.js';
 import type { Logger } from '../../obs/log.js';
 import {
   ROLLUP_1H,
@@ -101,7 +100,6 @@ export interface Block {
 
 const RESOLVED = Promise.resolve();
 const RETENTION_EVERY_MS = 3_600_000;
-const VALUE_TYPE: Record<ValueKind, ValueType> = { float: 'float', int: 'int', bool: 'bool' };
 
 export class Series {
   readonly id: number;
@@ -146,11 +144,6 @@ export class Series {
     this.maxTs = rec.maxTs;
   }
 
-  get sealedEnd(): number {
-    const c = this.chunks;
-    return c.length === 0 ? -Infinity : c[c.length - 1]!.end;
-  }
-
   record(): SeriesRecord {
     return { id: this.id, device: this.device, metric: this.metric, kind: this.kind, appliedSeq: this.appliedSeq, maxTs: this.maxTs };
   }
@@ -178,8 +171,18 @@ export class Series {
     this.on++;
   }
 
-  openBlock(): Block {
-    return { timestamps: this.ots.subarray(0, this.on), values: this.ovs.subarray(0, this.on) };
+  /** Hold a sealed chunk's bytes until the next commit writes them (and keep its key from being deleted). */
+  stage(start: number, bytes: Uint8Array): void {
+    this.pending.set(start, bytes);
+    this.unwritten.add(start);
+    this.toDelete.delete(start);
+  }
+
+  /** Forget a chunk's bytes and delete its key with the next commit (harmless if never written). */
+  drop(start: number): void {
+    this.pending.delete(start);
+    this.unwritten.delete(start);
+    this.toDelete.add(start);
   }
 
   /** Index of the chunk a late point at `ts` belongs to: the last one starting at or before it, else the first. */
@@ -287,7 +290,7 @@ export class SeriesEngine {
       s.memFromH1 = bucketStart(from, ROLLUP_1H);
       for (const res of [ROLLUP_1M, ROLLUP_1H] as const) {
         const map = res === ROLLUP_1M ? s.m1 : s.h1;
-        for (const b of await this.store.readRollups(s.id, res, bucketStart(from, res), Number.MAX_SAFE_INTEGER)) map.set(b.start, bucketAgg(b));
+        for (const b of await this.store.readRollups(s.id, res, bucketStart(from, res), Number.MAX_SAFE_INTEGER)) map.set(b.start, copyAgg(b));
       }
     }
     let minApplied = Infinity;
@@ -393,12 +396,10 @@ export class SeriesEngine {
   private seal(s: Series): void {
     const n = s.on;
     if (n === 0) return;
-    const bytes = encodeChunk(s.ots.subarray(0, n), s.ovs.subarray(0, n), { valueType: VALUE_TYPE[s.kind] });
+    const bytes = encodeChunk(s.ots.subarray(0, n), s.ovs.subarray(0, n), { valueType: s.kind });
     const start = s.ots[0]!;
     s.chunks.push({ series: s.id, start, end: s.ots[n - 1]!, points: n, size: bytes.length });
-    s.pending.set(start, bytes);
-    s.unwritten.add(start);
-    s.toDelete.delete(start);
+    s.stage(start, bytes);
     s.on = 0;
     this.toCommit.add(s);
     this.scheduleJob();
@@ -597,50 +598,22 @@ export class SeriesEngine {
     for (const [idx, pts] of groups) {
       const c = s.chunks[idx]!;
       const d = decodeChunk(s.pending.get(c.start) ?? fetched!.get(c.start)!);
-      const n = d.timestamps.length;
-      const m = pts.length / 2;
-      const ts = new Float64Array(n + m);
-      const vs = new Float64Array(n + m);
-      // Merge (both sorted; the late points sorted stably first): late points go after stored equal timestamps.
-      const order = Array.from({ length: m }, (_, k) => k).sort((a, b) => pts[2 * a]! - pts[2 * b]! || a - b);
-      let i = 0;
-      let j = 0;
-      for (let k = 0; k < n + m; k++) {
-        if (j >= m || (i < n && d.timestamps[i]! <= pts[2 * order[j]!]!)) {
-          ts[k] = d.timestamps[i]!;
-          vs[k] = d.values[i]!;
-          i++;
-        } else {
-          ts[k] = pts[2 * order[j]!]!;
-          vs[k] = pts[2 * order[j]! + 1]!;
-          j++;
-        }
-      }
+      // Late points go after stored points with equal timestamps, in their order of arrival.
+      const { timestamps: ts, values: vs } = mergeBlocks(d, sortLate(pts));
       const valueType = d.valueType === 'int' && s.kind === 'float' ? 'float' : d.valueType;
       const bytes = encodeChunk(ts, vs, { valueType });
       const start = ts[0]!;
-      if (start !== c.start) {
-        // The old key may have been written by an earlier commit: delete it (harmless if absent).
-        s.pending.delete(c.start);
-        s.unwritten.delete(c.start);
-        s.toDelete.add(c.start);
-      }
-      s.chunks[idx] = { series: s.id, start, end: ts[n + m - 1]!, points: n + m, size: bytes.length };
-      s.pending.set(start, bytes);
-      s.unwritten.add(start);
-      s.toDelete.delete(start);
+      // The old key may have been written by an earlier commit: delete it.
+      if (start !== c.start) s.drop(c.start);
+      s.chunks[idx] = { series: s.id, start, end: ts[ts.length - 1]!, points: ts.length, size: bytes.length };
+      s.stage(start, bytes);
     }
   }
 
   private applyRetention(s: Series, cutoff: number, batch: SealBatch): void {
     let drop = 0;
     while (drop < s.chunks.length && s.chunks[drop]!.end < cutoff) drop++;
-    for (let i = 0; i < drop; i++) {
-      const c = s.chunks[i]!;
-      s.pending.delete(c.start);
-      s.unwritten.delete(c.start);
-      s.toDelete.add(c.start);
-    }
+    for (let i = 0; i < drop; i++) s.drop(s.chunks[i]!.start);
     if (drop > 0) s.chunks.splice(0, drop);
     const before = bucketStart(cutoff, ROLLUP_1H);
     batch.dropRollupsBefore.push({ series: s.id, before });
@@ -664,7 +637,7 @@ export class SeriesEngine {
     s.unwritten.clear();
     if (s.late.length === 0) {
       // Only when every point of the series is in chunks or the head may appliedSeq move on.
-      batch.heads.push({ series: s.id, bytes: s.on === 0 ? null : encodeChunk(s.ots.subarray(0, s.on), s.ovs.subarray(0, s.on), { valueType: VALUE_TYPE[s.kind] }) });
+      batch.heads.push({ series: s.id, bytes: s.on === 0 ? null : encodeChunk(s.ots.subarray(0, s.on), s.ovs.subarray(0, s.on), { valueType: s.kind }) });
       s.appliedSeq = seq;
       s.dirty = false;
     }
@@ -746,14 +719,7 @@ export class SeriesEngine {
       const b = s.pending.get(r.start);
       if (b !== undefined) pendingCopy.set(r.start, b);
     }
-    const lateIdx: number[] = [];
-    for (let i = 0; i < s.late.length; i += 2) if (s.late[i]! >= from && s.late[i]! <= to) lateIdx.push(i);
-    const lateT = new Float64Array(lateIdx.length);
-    const lateV = new Float64Array(lateIdx.length);
-    lateIdx.sort((a, b) => s.late[a]! - s.late[b]! || a - b).forEach((i, k) => {
-      lateT[k] = s.late[i]!;
-      lateV[k] = s.late[i + 1]!;
-    });
+    const { timestamps: lateT, values: lateV } = sortLate(s.late, from, to);
     const open = sliceRange(s.ots.subarray(0, s.on), s.ovs.subarray(0, s.on), from, to, true);
     let li = 0;
     for (let r = 0; r < refs.length; r++) {
@@ -784,7 +750,7 @@ export class SeriesEngine {
     const memFrom = res === ROLLUP_1M ? s.memFromM1 : s.memFromH1;
     const stored = from >= memFrom ? [] : await this.store.readRollups(s.id, res, from, to);
     const out = new Map<number, Agg>();
-    for (const b of stored) out.set(b.start, bucketAgg(b));
+    for (const b of stored) out.set(b.start, copyAgg(b));
     for (const [start, a] of memCopy) out.set(start, a);
     return [...out].sort((a, b) => a[0] - b[0]);
   }
@@ -814,7 +780,7 @@ export class SeriesEngine {
       points += s.late.length / 2;
       if (s.on > 0) {
         points += s.on;
-        bytes += encodeChunk(s.ots.subarray(0, s.on), s.ovs.subarray(0, s.on), { valueType: VALUE_TYPE[s.kind] }).length;
+        bytes += encodeChunk(s.ots.subarray(0, s.on), s.ovs.subarray(0, s.on), { valueType: s.kind }).length;
       }
     }
     return { series: this.byId.size, points, bytes };
@@ -844,10 +810,6 @@ function addRollup(map: Map<number, Agg>, dirty: Set<number>, res: number, ts: n
   dirty.add(start);
 }
 
-function bucketAgg(b: RollupBucket): Agg {
-  return { count: b.count, min: b.min, max: b.max, sum: b.sum, first: b.first, firstTs: b.firstTs, last: b.last, lastTs: b.lastTs };
-}
-
 function bucketRecord(series: number, resolution: RollupResolution, start: number, a: Agg): RollupBucket {
   return { series, resolution, start, ...a };
 }
@@ -859,6 +821,23 @@ function sliceRange(ts: Float64Array, vs: Float64Array, from: number, to: number
   let j = ts.length;
   while (j > i && ts[j - 1]! > to) j--;
   return copy ? { timestamps: ts.slice(i, j), values: vs.slice(i, j) } : { timestamps: ts.subarray(i, j), values: vs.subarray(i, j) };
+}
+
+/**
+ * Late points (ts, value pairs) with from ≤ ts ≤ to as a block in time order; equal timestamps
+ * keep their order in `pairs` (their order of arrival).
+ */
+function sortLate(pairs: readonly number[], from = -Infinity, to = Infinity): Block {
+  const idx: number[] = [];
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i]! >= from && pairs[i]! <= to) idx.push(i);
+  idx.sort((a, b) => pairs[a]! - pairs[b]! || a - b);
+  const timestamps = new Float64Array(idx.length);
+  const values = new Float64Array(idx.length);
+  for (let k = 0; k < idx.length; k++) {
+    timestamps[k] = pairs[idx[k]!]!;
+    values[k] = pairs[idx[k]! + 1]!;
+  }
+  return { timestamps, values };
 }
 
 /** Merge two sorted blocks; on equal timestamps `a`'s points come first. */

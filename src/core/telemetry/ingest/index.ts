@@ -127,10 +127,13 @@ function planOf(c: CompiledMapping): Plan {
 
 function readPayload(plan: Plan, rest: readonly string[], payload: Buffer, sink: Sink, schemas: SchemaRegistry | undefined, deviceType: string | undefined): void {
   const base = rest.length === 0 ? '' : rest.join('.');
+  // The metric of a single value, and the prefix of named ones (both after the mapping's prefix).
+  const metric = plan.metricPrefix + (plan.mapping.metric ?? (base === '' ? 'value' : base));
+  const prefix = plan.metricPrefix + (base === '' ? '' : base + '.');
   const format = plan.mapping.format;
   switch (format) {
     case 'number': {
-      readNumber(payload, plan.metricPrefix + (plan.mapping.metric ?? (base === '' ? 'value' : base)), sink);
+      readNumber(payload, metric, sink);
       return;
     }
     case 'senml-json':
@@ -140,9 +143,7 @@ function readPayload(plan: Plan, rest: readonly string[], payload: Buffer, sink:
         deadLetter(sink, pack.reason);
         return;
       }
-      const prefix = plan.metricPrefix + (base === '' ? '' : base + '.');
-      const fallbackMetric = plan.metricPrefix + (plan.mapping.metric ?? (base === '' ? 'value' : base));
-      readSenml(pack, { prefix, keepBaseName: plan.keepBaseName, fallbackMetric }, sink);
+      readSenml(pack, { prefix, keepBaseName: plan.keepBaseName, fallbackMetric: metric }, sink);
       return;
     }
     case 'json':
@@ -156,7 +157,7 @@ function readPayload(plan: Plan, rest: readonly string[], payload: Buffer, sink:
       const opts: ObjectOptions = {
         timestampField: plan.timestampField,
         timestampUnit: plan.timestampUnit,
-        prefix: plan.metricPrefix + (base === '' ? '' : base + '.'),
+        prefix,
       };
       if (format === 'json-ts' && Array.isArray(value)) {
         // A batch: each object is a message of its own (its own time, its own schema check).

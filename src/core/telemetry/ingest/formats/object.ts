@@ -108,7 +108,7 @@ function readValue(name: string, v: unknown, ts: number, sink: Sink, depth: numb
   }
 }
 
-function isPlainObject(v: object): boolean {
+export function isPlainObject(v: object): boolean {
   const p: unknown = Object.getPrototypeOf(v);
   return p === Object.prototype || p === null;
 }

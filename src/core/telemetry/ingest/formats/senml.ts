@@ -6,7 +6,7 @@
 import { deadLetter } from '../types.js';
 import type { Sink } from '../types.js';
 import { MAX_EPOCH_MS, describe } from '../timestamp.js';
-import { checkName, clip } from './object.js';
+import { checkName, clip, isPlainObject } from './object.js';
 import { CBOR_BREAK, MISPLACED_BREAK } from './decode.js';
 
 /** A decoded record under the JSON labels of RFC 8428 §5 Table 1 (a CBOR record is translated). */
@@ -308,9 +308,4 @@ function fromCborMap(m: Map<unknown, unknown>, scratch: { mustUnderstand: string
     }
   }
   return r;
-}
-
-function isPlainObject(v: object): boolean {
-  const p: unknown = Object.getPrototypeOf(v);
-  return p === Object.prototype || p === null;
 }
