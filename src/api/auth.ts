@@ -21,7 +21,8 @@ export interface ApiAuthDeps {
   now?: () => number;
 }
 
-const ROLES: readonly ApiRole[] = ['read-only', 'operator', 'admin'];
+/** Every role, lowest first (ROLE_RANK's order). */
+const ROLES = Object.keys(ROLE_RANK) as readonly ApiRole[];
 const BUCKETS_MAX = 10_000;
 
 export interface ApiAuthCounters {

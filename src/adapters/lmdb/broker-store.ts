@@ -23,6 +23,7 @@ import { Errors, TwinhubError } from '../../common/errors.js';
 import type { BrokerStore, OutboundRecord, SessionRecord, StoredMessage, StoreOp } from '../../ports/broker-store.js';
 import { checkStoreOp, malformedOpError } from '../check-store-op.js';
 import { asBuffer, put16, put64, putRaw, Slab } from './binary.js';
+import { commitFailure } from './commit-error.js';
 import { openDataEnv, type DataEnv } from './env.js';
 import { clientKeyBound, packetIdOfKey, prefixEnd, putClientKey, putRetainedKey, retainedKeyBound, seqOfKey } from './keys.js';
 import { decodeOutbound, decodeRetained, decodeSession, encodeOutbound, encodeRetained, encodeSession } from './record-codec.js';
@@ -33,6 +34,8 @@ type Db = Database<Buffer, Buffer>;
 const PRESENT = Buffer.from([1]);
 const RESOLVED: Promise<void> = Promise.resolve();
 const noop = (): void => undefined;
+/** Message prefix of a failed commit's error. */
+const COMMIT_FAILED = 'store write failed, nothing of the commit written';
 
 export interface LmdbBrokerStoreOptions {
   /** Flush every commit to the disk (survives power loss) instead of to the OS (survives a kill). */
@@ -114,7 +117,7 @@ export class LmdbBrokerStore implements BrokerStore {
       },
       (err: unknown) => {
         this.inFlight.shift();
-        const failure = writeFailure(err); // now: it handles lmdb-js's reason promise
+        const failure = commitFailure(COMMIT_FAILED, err); // now: it handles lmdb-js's reason promise
         return after.then(() => failure).then(rethrow);
       },
     );
@@ -291,33 +294,6 @@ export class LmdbBrokerStore implements BrokerStore {
   }
 }
 
-/**
- * A failed transaction rejects every write in it with a generic "Commit failed" whose
- * `commitError` promise rejects with LMDB's reason (disk full, file too large…). Resolves to the
- * error to reject the commit with, naming the reason when lmdb-js gives it in time. It handles
- * that promise at once: left unhandled, its rejection would end the process.
- */
-function writeFailure(err: unknown): Promise<TwinhubError> {
-  const detail = (err as { commitError?: Promise<unknown> } | undefined)?.commitError;
-  return new Promise<TwinhubError>((resolve) => {
-    const fallback = setImmediate(() => resolve(storeWriteFailed(err, undefined)));
-    detail?.then(
-      () => undefined,
-      (reason: unknown) => {
-        clearImmediate(fallback);
-        resolve(storeWriteFailed(err, reason));
-      },
-    );
-  });
-}
-
 function rethrow(err: TwinhubError): never {
   throw err;
-}
-
-function storeWriteFailed(err: unknown, reason: unknown): TwinhubError {
-  const why = reason instanceof Error ? reason.message : err instanceof Error ? err.message : String(err);
-  return new TwinhubError(Errors.STORE_WRITE_FAILED, `store write failed, nothing of the commit written: ${why}`, undefined, {
-    cause: reason ?? err,
-  });
 }

@@ -41,6 +41,7 @@ import type {
   WriteResult,
 } from '../../ports/registry-store.js';
 import { asBuffer } from './binary.js';
+import { commitError, commitFailure } from './commit-error.js';
 import { openDataEnv, type DataEnv } from './env.js';
 
 type Db = Database<Buffer, Buffer>;
@@ -55,6 +56,8 @@ const OK: WriteResult = Object.freeze({ ok: true });
 const EMPTY = Buffer.alloc(0);
 const RESOLVED: Promise<void> = Promise.resolve();
 const noop = (): void => undefined;
+/** Message prefix of a failed write's error. */
+const WRITE_FAILED = 'registry write failed, nothing of it written';
 
 export interface LmdbRegistryStoreOptions {
   /** Flush every commit to the disk (survives power loss) instead of to the OS (survives a kill). */
@@ -404,26 +407,15 @@ function closedForWrites(): Promise<never> {
   return Promise.reject(new TwinhubError(Errors.STORE_WRITE_FAILED, 'the registry store is closed'));
 }
 
-function writeFailed(err: unknown, reason?: unknown): TwinhubError {
-  if (err instanceof TwinhubError) return err;
-  const why = reason instanceof Error ? reason.message : err instanceof Error ? err.message : String(err);
-  return new TwinhubError(Errors.STORE_WRITE_FAILED, `registry write failed, nothing of it written: ${why}`, undefined, {
-    cause: reason ?? err,
-  });
+function writeFailed(err: unknown): TwinhubError {
+  return err instanceof TwinhubError ? err : commitError(WRITE_FAILED, err);
 }
 
-/**
- * The rejection of a failed asynchronous commit. lmdb-js rejects with a generic "Commit failed"
- * whose `commitError` promise rejects with LMDB's reason; that promise is handled here at once
- * (left unhandled it would end the process), and its reason named when it comes in time.
- */
+/** The rejection of a failed asynchronous commit, naming LMDB's reason when it comes in time. */
 function rejectWithReason(err: unknown): Promise<never> {
-  const detail = (err as { commitError?: Promise<unknown> } | undefined)?.commitError;
-  return new Promise<never>((_, reject) => {
-    const fallback = setImmediate(() => reject(writeFailed(err)));
-    detail?.then(noop, (reason: unknown) => {
-      clearImmediate(fallback);
-      reject(writeFailed(err, reason));
-    });
-  });
+  return commitFailure(WRITE_FAILED, err).then(rethrow);
+}
+
+function rethrow(err: TwinhubError): never {
+  throw err;
 }

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Errors, TwinhubError } from '../../common/errors.js';
 import type { Registry } from '../../core/registry/registry.js';
-import type { AclPolicyRecord, ApiRole } from '../../ports/registry-store.js';
+import type { AclPolicyRecord, ApiKeyRecord, ApiRole } from '../../ports/registry-store.js';
 import type { ApiPluginOptions } from '../context.js';
 import { errorResponses } from '../schemas.js';
 
@@ -26,6 +26,13 @@ const policySchema = {
 
 function policyJson(p: AclPolicyRecord): Record<string, unknown> {
   return { ...p, createdAt: new Date(p.createdAt).toISOString(), updatedAt: new Date(p.updatedAt).toISOString() };
+}
+
+/** An API key as the API shows it: never its hash. */
+function apiKeyJson(k: ApiKeyRecord): Record<string, unknown> {
+  const o: Record<string, unknown> = { id: k.id, name: k.name, role: k.role, createdAt: new Date(k.createdAt).toISOString() };
+  if (k.expiresAt !== undefined) o.expiresAt = new Date(k.expiresAt).toISOString();
+  return o;
 }
 
 export const aclPlugin: FastifyPluginAsync<AclPluginOptions> = async (app, opts) => {
@@ -103,11 +110,7 @@ export const aclPlugin: FastifyPluginAsync<AclPluginOptions> = async (app, opts)
     '/api/v1/api-keys',
     { preHandler: auth.require('admin'), schema: { tags: ['admin'], summary: 'Operator API keys (never the keys themselves)', response: { 200: { type: 'object', properties: { items: { type: 'array', items: keySchema } } }, ...errorResponses() } } },
     async () => ({
-      items: (await registry.store.listApiKeys()).map((k) => {
-        const o: Record<string, unknown> = { id: k.id, name: k.name, role: k.role, createdAt: new Date(k.createdAt).toISOString() };
-        if (k.expiresAt !== undefined) o.expiresAt = new Date(k.expiresAt).toISOString();
-        return o;
-      }),
+      items: (await registry.store.listApiKeys()).map(apiKeyJson),
     }),
   );
 
@@ -135,9 +138,7 @@ export const aclPlugin: FastifyPluginAsync<AclPluginOptions> = async (app, opts)
       }
       const { record, key } = await registry.createApiKey(b.name, b.role, expiresAt);
       reply.code(201).header('cache-control', 'no-store');
-      const o: Record<string, unknown> = { id: record.id, name: record.name, role: record.role, createdAt: new Date(record.createdAt).toISOString(), key };
-      if (record.expiresAt !== undefined) o.expiresAt = new Date(record.expiresAt).toISOString();
-      return o;
+      return { ...apiKeyJson(record), key };
     },
   );
 

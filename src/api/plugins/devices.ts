@@ -1,6 +1,7 @@
 // /api/v1/devices: the fleet. CRUD with filtering, sorting and paging; credentials; live
 // sessions (list, kick); bulk import/export under /api/v1/bulk/devices (a path of its own, so no
 // device id is shadowed by a verb).
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import { Errors, TwinhubError } from '../../common/errors.js';
 import { exportDevices, type BulkFormat } from '../../core/registry/bulk.js';
@@ -334,7 +335,6 @@ export const devicesPlugin: FastifyPluginAsync<DevicesPluginOptions> = async (ap
         throw new TwinhubError(Errors.FORBIDDEN, 'exporting credentials needs the admin role');
       }
       reply.type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
-      const { Readable } = await import('node:stream');
       return reply.send(Readable.from(exportDevices(registry.store, format, withCredentials)));
     },
   );

@@ -80,9 +80,8 @@ export const messagesPlugin: FastifyPluginAsync<MessagesPluginOptions> = async (
       const b = request.body;
       const bad = broker.validateTopic(b.topic);
       if (bad !== null) throw new TwinhubError(Errors.TOPIC_INVALID, `topic: ${bad}`, { field: 'topic' });
-      if (b.responseTopic !== undefined && broker.validateTopic(b.responseTopic) !== null) {
-        throw new TwinhubError(Errors.TOPIC_INVALID, `responseTopic: ${broker.validateTopic(b.responseTopic)}`, { field: 'responseTopic' });
-      }
+      const badResponse = b.responseTopic === undefined ? null : broker.validateTopic(b.responseTopic);
+      if (badResponse !== null) throw new TwinhubError(Errors.TOPIC_INVALID, `responseTopic: ${badResponse}`, { field: 'responseTopic' });
       const payload = payloadOf(b);
       if (payload.length > broker.config.limits.maxPacketSize) {
         throw new TwinhubError(Errors.PAYLOAD_TOO_LARGE, `payload: ${payload.length} bytes is more than limits.maxPacketSize (${broker.config.limits.maxPacketSize})`);

@@ -14,6 +14,7 @@ import type { CredentialRecord, DeviceRecord, RegistryStore } from '../../ports/
 import { authenticateAnonymous } from '../broker/static-auth.js';
 import type { AuthenticateRequest, AuthResult, SessionAuth } from '../hooks.js';
 import { certificateLookupKeys, constantTimeEqualHex, importJwtKey, sha256Hex, verifyJwt, verifyPassword, type JwtAlg } from './credentials/index.js';
+import { tokenLookupKey } from './credentials/tokens.js';
 
 export interface FleetJwtKey {
   alg: JwtAlg;
@@ -88,7 +89,7 @@ export class DeviceAuthenticator {
     }
     if (password !== undefined && password.length > 0 && password.length <= 256) {
       // A token alone identifies its device.
-      const cred = await store.findCredentialByLookup(`token:${sha256Hex(password)}`);
+      const cred = await store.findCredentialByLookup(tokenLookupKey(password));
       if (cred !== undefined && this.live(cred)) return this.admit(req, cred.deviceId, cred, 0);
     }
     return authenticateAnonymous(req, username === undefined ? 'unknown credentials' : `no device ${JSON.stringify(username)} is registered`);

@@ -16,6 +16,8 @@ import {
   type JwtAlg,
   type ScryptParams,
 } from './credentials/index.js';
+import { tokenHashLookupKey } from './credentials/tokens.js';
+import { fingerprintLookupKey, subjectLookupKey } from './credentials/x509.js';
 
 export interface NewCredential {
   record: CredentialRecord;
@@ -88,12 +90,12 @@ export async function prepareCredential(deviceId: string, input: unknown, now: n
       if (o.hash !== undefined) {
         if (typeof o.hash !== 'string' || !/^[0-9a-f]{64}$/.test(o.hash)) throw bad('must be the SHA-256 of the token, 64 lowercase hex digits', 'hash');
         record.hash = o.hash;
-        record.lookupKey = `token:${o.hash}`;
+        record.lookupKey = tokenHashLookupKey(o.hash);
         return { record };
       }
       const token = generateDeviceToken();
       record.hash = sha256Hex(token);
-      record.lookupKey = `token:${record.hash}`;
+      record.lookupKey = tokenHashLookupKey(record.hash);
       return { record, secret: token };
     }
     case 'x509': {
@@ -102,11 +104,11 @@ export async function prepareCredential(deviceId: string, input: unknown, now: n
         const fp = typeof o.fingerprint === 'string' ? normalizeFingerprint(o.fingerprint) : undefined;
         if (fp === undefined) throw bad('must be a SHA-256 fingerprint: 32 bytes in hex, with or without ":"', 'fingerprint');
         record.fingerprint = fp;
-        record.lookupKey = `x509-fp:${fp}`;
+        record.lookupKey = fingerprintLookupKey(fp);
       } else {
         if (typeof o.subject !== 'string' || o.subject.length === 0 || o.subject.length > 1024) throw bad('must be a certificate subject such as "CN=dev-1"', 'subject');
         record.subject = o.subject;
-        record.lookupKey = `x509-subject:${o.subject}`;
+        record.lookupKey = subjectLookupKey(o.subject);
       }
       return { record };
     }

@@ -29,14 +29,21 @@ export interface DevicePage {
 
 const SCAN_BATCH = 500;
 
-function matcher(q: DeviceQuery, isConnected: (id: string) => boolean): (d: DeviceRecord) => boolean {
+/** The filters of a DeviceQuery. */
+export type DeviceMatch = Pick<DeviceQuery, 'type' | 'group' | 'tags' | 'connected' | 'prefix'>;
+
+/**
+ * A predicate for the devices matching every filter of `q`. `isConnected` is consulted only when
+ * `q.connected` is set (without it, no device counts as connected).
+ */
+export function matcher(q: DeviceMatch, isConnected?: (id: string) => boolean): (d: DeviceRecord) => boolean {
   const tagEntries = q.tags === undefined ? [] : Object.entries(q.tags);
   return (d) => {
     if (q.type !== undefined && d.type !== q.type) return false;
     if (q.group !== undefined && d.group !== q.group) return false;
     if (q.prefix !== undefined && !d.id.startsWith(q.prefix)) return false;
     for (const [k, v] of tagEntries) if (d.tags[k] !== v) return false;
-    if (q.connected !== undefined && isConnected(d.id) !== q.connected) return false;
+    if (q.connected !== undefined && (isConnected?.(d.id) ?? false) !== q.connected) return false;
     return true;
   };
 }

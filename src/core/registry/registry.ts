@@ -12,7 +12,7 @@ import { aclChecker } from '../broker/static-auth.js';
 import type { AuthenticateRequest, ClientInfo, HookPoints, SessionAuth } from '../hooks.js';
 import { compileDeviceAcl, type AclSubject, type DeviceAcl } from './acl.js';
 import { importDevices, type BulkFormat, type ImportReport } from './bulk.js';
-import { allDevices } from './device-list.js';
+import { allDevices, matcher } from './device-list.js';
 import { DeviceAuthenticator, type FleetJwtKey } from './authenticate.js';
 import { prepareCredential, publicCredential, type NewCredential } from './credential-input.js';
 import { constantTimeEqualHex, generateApiKey, parseApiKeyId, sha256Hex } from './credentials/index.js';
@@ -68,7 +68,6 @@ export class Registry {
   private broker: Broker | undefined;
   private policies: AclPolicyRecord[] = [];
   private aclEpoch = 0;
-  /** Device id → number of its live connections. */
   /** Connected devices: how many live connections each has, and its type (for telemetry). */
   private readonly online = new Map<string, { connections: number; type: string | undefined }>();
   private readonly deletedListeners: DeviceDeletedListener[] = [];
@@ -256,13 +255,8 @@ export class Registry {
   /** Ids of every device matching a filter (queries by type, group or tags). */
   async deviceIds(filter: { type?: string; group?: string; tags?: Record<string, string> }): Promise<string[]> {
     const ids: string[] = [];
-    const tags = Object.entries(filter.tags ?? {});
-    for await (const d of allDevices(this.store)) {
-      if (filter.type !== undefined && d.type !== filter.type) continue;
-      if (filter.group !== undefined && d.group !== filter.group) continue;
-      if (tags.some(([k, v]) => d.tags[k] !== v)) continue;
-      ids.push(d.id);
-    }
+    const keep = matcher({ type: filter.type, group: filter.group, tags: filter.tags });
+    for await (const d of allDevices(this.store)) if (keep(d)) ids.push(d.id);
     return ids;
   }
 
@@ -286,12 +280,12 @@ export class Registry {
       this.disconnectDevice(id, ReasonCode.NotAuthorized);
     } else {
       // Live sessions see the new type/group/tags/ACL/limits at their next check.
+      const o = this.online.get(id);
       for (const ch of this.connectionsOf(id)) {
         const auth = ch.connectedClient?.auth;
         const z = auth?.authz as DeviceAuthz | undefined;
         if (auth === undefined || z === undefined) continue;
         z.device = next;
-        const o = this.online.get(id);
         if (o !== undefined) o.type = next.type;
         z.subject = { ...z.subject, type: next.type, group: next.group, tags: next.tags };
         z.epoch = -1;

@@ -21,9 +21,14 @@ export function sha256Hex(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** CredentialRecord.lookupKey of a token credential given the token's SHA-256 (lowercase hex): `token:<sha256 hex>`. */
+export function tokenHashLookupKey(hashHex: string): string {
+  return `token:${hashHex}`;
+}
+
 /** CredentialRecord.lookupKey of a token credential: `token:<sha256 hex>`. */
 export function tokenLookupKey(token: string | Buffer): string {
-  return `token:${sha256Hex(token)}`;
+  return tokenHashLookupKey(sha256Hex(token));
 }
 
 /**

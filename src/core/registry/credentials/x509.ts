@@ -16,6 +16,16 @@ export function normalizeFingerprint(text: string): string | undefined {
   return undefined;
 }
 
+/** CredentialRecord.lookupKey of an x509 credential pinning a fingerprint (as normalizeFingerprint returns it). */
+export function fingerprintLookupKey(fingerprint: string): string {
+  return `x509-fp:${fingerprint}`;
+}
+
+/** CredentialRecord.lookupKey of an x509 credential matching a certificate subject. */
+export function subjectLookupKey(subject: string): string {
+  return `x509-subject:${subject}`;
+}
+
 /**
  * The CredentialRecord.lookupKey values that may find this certificate's credential:
  * `x509-fp:<hex>` and `x509-subject:<subject>` (no subject key for an empty subject, which would
@@ -24,8 +34,8 @@ export function normalizeFingerprint(text: string): string | undefined {
 export function certificateLookupKeys(cert: { fingerprint256: string; subject: string }): string[] {
   const keys: string[] = [];
   const fp = normalizeFingerprint(cert.fingerprint256);
-  if (fp !== undefined) keys.push(`x509-fp:${fp}`);
-  if (typeof cert.subject === 'string' && cert.subject !== '') keys.push(`x509-subject:${cert.subject}`);
+  if (fp !== undefined) keys.push(fingerprintLookupKey(fp));
+  if (typeof cert.subject === 'string' && cert.subject !== '') keys.push(subjectLookupKey(cert.subject));
   return keys;
 }
 
