@@ -6,6 +6,7 @@ import { encodeAck } from '../../codec/mqtt/encoder.js';
 import type { PublishQuotaLike } from '../../core/hooks.js';
 import type { Message, MessageOrigin } from '../../core/message.js';
 import { messageProperties } from '../../core/message.js';
+import { exceedsMaxLevels } from '../../core/router/topic.js';
 import type { MqttConnection } from './connection.js';
 
 export function handlePublish(c: MqttConnection, p: PublishPacket): void {
@@ -63,7 +64,7 @@ export function handlePublish(c: MqttConnection, p: PublishPacket): void {
   }
   const invalid = topic.length === 0 ? 'empty topic name' : broker.validateTopic(topic);
   if (invalid !== null) {
-    if (invalid.endsWith('levels')) broker.limitsHit.maxTopicLevels++;
+    if (exceedsMaxLevels(invalid)) broker.limitsHit.maxTopicLevels++;
     // [MQTT-3.3.2-2] no wildcards, [MQTT-4.7.3-1] not empty: 5.0 DISCONNECT 0x90, 3.1.1 close.
     c.disconnect(ReasonCode.TopicNameInvalid, 'protocol-error');
     return;

@@ -3,6 +3,7 @@
 import type { SubscribePacket } from '../../codec/mqtt/packets.js';
 import { ReasonCode, SUBACK_FAILURE_311 } from '../../codec/mqtt/packets.js';
 import { encode } from '../../codec/mqtt/encoder.js';
+import { exceedsMaxLevels } from '../../core/router/topic.js';
 import { parseShared } from '../../core/router/topic.js';
 import type { StoredSubscription } from '../../ports/broker-store.js';
 import type { MqttConnection } from './connection.js';
@@ -24,7 +25,7 @@ export function handleSubscribe(c: MqttConnection, p: SubscribePacket): void {
   for (const s of p.subscriptions) {
     const invalid = broker.validateFilter(s.filter);
     if (invalid !== null) {
-      if (invalid.endsWith('levels')) broker.limitsHit.maxTopicLevels++;
+      if (exceedsMaxLevels(invalid)) broker.limitsHit.maxTopicLevels++;
       // 5.0: 0x8F Topic Filter invalid; 3.1.1: 0x80 Failure [MQTT-3.8.4-? / 3.9.3].
       codes.push(v5 ? ReasonCode.TopicFilterInvalid : SUBACK_FAILURE_311);
       continue;

@@ -76,7 +76,7 @@ export class SysTopics {
       ['$SYS/broker/bytes/received', s.bytesIn],
       ['$SYS/broker/bytes/sent', s.bytesOut],
       // Messages nobody subscribed to are not drops: they had nowhere to go.
-      ['$SYS/broker/messages/dropped', s.dropped['queue-full'] + s.dropped.expired + s.dropped['slow-consumer'] + s.dropped['too-large']],
+      ['$SYS/broker/messages/dropped', Object.values(s.dropped).reduce((a, n) => a + n, 0) - s.dropped['no-subscribers']],
       ['$SYS/broker/messages/unrouted', s.dropped['no-subscribers']],
     ];
     for (const [name, n] of Object.entries(s.limitsHit)) pairs.push([`$SYS/broker/limits/${name}`, n]);

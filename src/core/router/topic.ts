@@ -27,6 +27,13 @@ function tooLong(s: string): boolean {
  * Checks a topic name (the topic of a PUBLISH, will or retained message). Returns null when valid,
  * else a short reason for logs and MQTT 5 reason strings (Topic Name invalid, 0x90).
  */
+const TOO_MANY_LEVELS = ' levels';
+
+/** Whether an error of validateTopicName/validateTopicFilter is the level limit (counted as a limit hit). */
+export function exceedsMaxLevels(error: string): boolean {
+  return error.endsWith(TOO_MANY_LEVELS);
+}
+
 export function validateTopicName(topic: string, maxLevels: number): string | null {
   const n = topic.length;
   // [MQTT-4.7.3-1] all topic names are at least one character long.
@@ -41,7 +48,7 @@ export function validateTopicName(topic: string, maxLevels: number): string | nu
     // [MQTT-4.7.3-2] [MQTT-1.5.4-2] no null character.
     else if (c === 0) return 'topic name contains U+0000';
   }
-  if (levels > maxLevels) return `topic name has more than ${maxLevels} levels`;
+  if (levels > maxLevels) return `topic name has more than ${maxLevels}${TOO_MANY_LEVELS}`;
   return null;
 }
 
@@ -95,7 +102,7 @@ function checkFilterLevels(filter: string, start: number, maxLevels: number): st
       return 'topic filter contains U+0000'; // [MQTT-4.7.3-2]
     }
   }
-  if (levels > maxLevels) return `topic filter has more than ${maxLevels} levels`;
+  if (levels > maxLevels) return `topic filter has more than ${maxLevels}${TOO_MANY_LEVELS}`;
   return null;
 }
 
