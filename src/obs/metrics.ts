@@ -176,7 +176,7 @@ class ConnectionCounts {
  * `f` computed once per event-loop turn and argument: prom-client starts every metric's read in
  * the same turn, so metrics that share an expensive pass share it within one scrape.
  */
-function perTurn<A, R>(f: (a: A) => R): (a: A) => R {
+export function perTurn<A, R>(f: (a: A) => R): (a: A) => R {
   let memo: { arg: A; value: R } | undefined;
   return (a) => {
     if (memo !== undefined && memo.arg === a) return memo.value;

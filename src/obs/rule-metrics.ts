@@ -3,11 +3,15 @@
 // webhook queue and circuit breakers.
 import type { RuleEngine } from '../core/rules/engine.js';
 import type { RuleCounters } from '../core/rules/rule-runtime.js';
+import { perTurn } from './metrics.js';
 import type { Collector, HubMetrics, Sample } from './metrics.js';
 
 export function addRuleMetrics(metrics: HubMetrics, engine: RuleEngine): () => void {
-  const perRule = (pick: (c: RuleCounters) => number): (() => Sample[]) => () => engine.list().map((r) => ({ labels: { rule: r.id }, value: pick(r.counters) }));
-  const stats = () => engine.stats();
+  // One list() and one stats() per scrape, shared by the collectors that read them.
+  const list = perTurn((e: RuleEngine) => e.list());
+  const statsOf = perTurn((e: RuleEngine) => e.stats());
+  const perRule = (pick: (c: RuleCounters) => number): (() => Sample[]) => () => list(engine).map((r) => ({ labels: { rule: r.id }, value: pick(r.counters) }));
+  const stats = () => statsOf(engine);
   const collectors: Collector[] = [
     { name: 'twinhub_rule_messages_matched_total', help: 'Messages whose topic matched a rule\'s FROM filter.', type: 'counter', read: perRule((c) => c.matched) },
     { name: 'twinhub_rule_messages_passed_total', help: 'Rule output rows (messages past WHERE, or closed windows).', type: 'counter', read: perRule((c) => c.passedWhere) },

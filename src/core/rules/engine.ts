@@ -30,7 +30,7 @@ import { ActionError, planAction, type ActionPlan } from './actions/plan.js';
 import { DEFAULT_WEBHOOK_OPTIONS, WebhookClient, type WebhookOptions, type WebhookStats } from './actions/webhook.js';
 import { PriorityLanes, type LaneStats } from './lanes.js';
 import { prepareRule, type Compile, type PreparedRule } from './prepare.js';
-import { parseRuleFile, parseRuleObject, RULE_ID, ruleYaml, setRuleKeys, type ActionSpec, type AlertAction, type RuleFileError, type RuleFileResult } from './rule-file.js';
+import { fileError, parseRuleFile, parseRuleObject, RULE_ID, ruleYaml, setRuleKeys, type ActionSpec, type RuleFileError, type RuleFileResult } from './rule-file.js';
 import { MessageContext, newCounters, RuleRuntime, type PendingMessage, type RuleCounters, type RuleErrorEntry, type RuleStats, type RuleTracing, type TraceSpan } from './rule-runtime.js';
 import { RuleSet } from './rule-set.js';
 import { compileRule, type RuleInput } from './sql/index.js';
@@ -68,7 +68,7 @@ export interface RuleEngineDeps {
   options: RuleEngineOptions;
   /** Traces of the message path (obs/tracing.ts): rule and action spans under the message's span. */
   tracing?: RuleTracing;
-  /** The SQL compiler; default compileRule (tests inject others). */
+  /** The SQL compiler; default compileRule. */
   compile?: Compile;
   now?: () => number;
 }
@@ -316,14 +316,14 @@ export class RuleEngine {
       this.c.reloads++;
       let errors: RuleFileError[] | undefined;
       let prepared: PreparedRule | undefined;
-      if (other !== undefined) errors = [{ file: name, path: 'id', message: `rule ${id} is already defined by ${other}` }];
+      if (other !== undefined) errors = [fileError(name, 'id', `rule ${id} is already defined by ${other}`)];
       else {
         const r = this.prepare(parseRuleFile(text, name, id), name);
         if (r.ok) prepared = r.rule;
         else errors = r.errors;
       }
       if (prepared !== undefined) {
-        this.files.set(name, { name, text, rule: this.runtimeFor(prepared, name, text, prev?.rule), errors: undefined, errorAt: 0 });
+        this.files.set(name, { name, text, rule: this.runtimeFor(prepared, prev?.rule), errors: undefined, errorAt: 0 });
         this.log.info({ rule: id, file: name }, 'rule loaded');
       } else {
         this.c.reloadErrors++;
@@ -347,20 +347,20 @@ export class RuleEngine {
     if (!p.ok) return p;
     for (const f of p.rule.compiled.from) {
       const bad = validateTopicFilter(f, this.broker.config.limits.maxTopicLevels);
-      const shared = f.startsWith('$share/');
-      if (bad !== null || shared) return { ok: false, errors: [{ ...(file !== undefined ? { file } : {}), path: 'sql', message: `FROM '${f}': ${bad ?? 'a rule reads every message; $share/ does not apply'}` }] };
+      // The compiler checked the filters ($share/ refused); this adds the broker's maxTopicLevels.
+      if (bad !== null) return { ok: false, errors: [fileError(file, 'sql', `FROM '${f}': ${bad}`)] };
     }
     return p;
   }
 
-  private runtimeFor(prepared: PreparedRule, file: string, text: string, previous: RuleRuntime | undefined): RuleRuntime {
+  private runtimeFor(prepared: PreparedRule, previous: RuleRuntime | undefined): RuleRuntime {
     const id = prepared.spec.id;
     let stats = this.statsById.get(id);
     if (stats === undefined) {
       stats = { counters: newCounters(), errors: [] };
       this.statsById.set(id, stats);
     }
-    const rt = new RuleRuntime(prepared, file, text, stats);
+    const rt = new RuleRuntime(prepared, stats);
     if (rt.compiled.windowed && rt.enabled) {
       // An edit of the actions only keeps the open windows.
       const same = previous !== undefined && previous.prepared.spec.sql === prepared.spec.sql && previous.windows !== undefined;
@@ -379,7 +379,9 @@ export class RuleEngine {
       if (f.rule.enabled) rules.push(f.rule);
     }
     for (const r of this.set.active) if (!keep.has(r) || !r.enabled) r.live = false;
-    for (const id of [...this.statsById.keys()]) if (![...keep].some((r) => r.id === id)) this.statsById.delete(id);
+    const keepIds = new Set<string>();
+    for (const r of keep) keepIds.add(r.id);
+    for (const id of [...this.statsById.keys()]) if (!keepIds.has(id)) this.statsById.delete(id);
     const next = new RuleSet(rules);
     this.set = next;
   }
@@ -447,7 +449,7 @@ export class RuleEngine {
   private evaluate(rule: RuleRuntime, input: RuleInput, hops: number, ctx: MessageContext | undefined): MessageContext | undefined {
     const counters = rule.counters;
     // Clear conditions first: their jobs queue in the same lane as the raises, so order holds.
-    if (rule.prepared.clears.size > 0) ctx = this.checkClears(rule, input, hops, ctx);
+    if (rule.prepared.clears.length > 0) ctx = this.checkClears(rule, input, hops, ctx);
     // Evaluation time is sampled (one evaluation in EVAL_SAMPLE, scaled up): reading the clock
     // twice per rule and message cost as much as evaluating a typical rule.
     const timed = counters.evalCount % EVAL_SAMPLE === 0;
@@ -485,20 +487,20 @@ export class RuleEngine {
   }
 
   private checkClears(rule: RuleRuntime, input: RuleInput, hops: number, ctx: MessageContext | undefined): MessageContext | undefined {
-    for (const [index, list] of rule.prepared.clears) {
+    for (const { action, conditions } of rule.prepared.clears) {
       const from = rule.compiled.from;
-      for (let i = 0; i < list.length; i++) {
+      for (let i = 0; i < conditions.length; i++) {
         if (!topicMatches(from[i]!, input.topic)) continue;
         let row: Record<string, unknown> | undefined;
         try {
-          row = list[i]!.evaluate(input);
+          row = conditions[i]!.evaluate(input);
         } catch (err) {
           ctx ??= this.contextOf(input, hops);
-          this.recordError(rule, `alert#${index} clear`, err, ctx, undefined);
+          this.recordError(rule, `alert#${action.index} clear`, err, ctx, undefined);
         }
         if (row !== undefined) {
           ctx ??= this.contextOf(input, hops);
-          this.push({ rule, action: rule.actions.find((a) => a.index === index)!, row, ctx, clear: true });
+          this.push({ rule, action, row, ctx, clear: true });
         }
         break;
       }
@@ -568,12 +570,7 @@ export class RuleEngine {
     const twin = p.needsTwin && this.deps.twins !== undefined ? this.deps.twins.get(id, '') : undefined;
     const [d, t] = await Promise.all([device, twin]);
     if (d !== undefined) p.input.device = d;
-    if (t !== undefined) {
-      const tw: NonNullable<RuleInput['twin']> = {};
-      if (t.state.desired !== undefined) tw.desired = t.state.desired;
-      if (t.state.reported !== undefined) tw.reported = t.state.reported;
-      p.input.twin = tw;
-    }
+    if (t !== undefined) p.input.twin = twinInput(t.state);
   }
 
   /** A device's registry attributes, cached a moment (a burst of one device's messages reads it once). */
@@ -633,18 +630,10 @@ export class RuleEngine {
     for (let n = 0; n < batch && this.asyncInFlight < this.o.maxAsyncActions; n++) {
       const job = this.lanes.shift();
       if (job === undefined) break;
-      this.run(job);
+      this.runAction(job);
     }
     if (this.lanes.size > 0 && this.asyncInFlight < this.o.maxAsyncActions) this.scheduleDrain();
   };
-
-  private run(job: Job): void {
-    const { rule, action, row, ctx } = job;
-    const stage = `${action.kind}#${action.index}`;
-    const span = job.span === undefined ? undefined : this.deps.tracing?.child(`action ${action.kind}`, job.span, { 'twinhub.rule.id': rule.id, 'twinhub.action.kind': action.kind, 'twinhub.action.index': action.index });
-    // A span ends when its action settles: at once, or when an async action (twin, webhook) does.
-    this.runAction(job, stage, span);
-  }
 
   private endSpan(span: TraceSpan | undefined, err: unknown): void {
     if (span === undefined) return;
@@ -652,7 +641,11 @@ export class RuleEngine {
     span.end();
   }
 
-  private runAction(job: Job, stage: string, span: TraceSpan | undefined): void {
+  private runAction(job: Job): void {
+    const { rule, action } = job;
+    const stage = `${action.kind}#${action.index}`;
+    const span = job.span === undefined ? undefined : this.deps.tracing?.child(`action ${action.kind}`, job.span, { 'twinhub.rule.id': rule.id, 'twinhub.action.kind': action.kind, 'twinhub.action.index': action.index });
+    // A span ends when its action settles: at once, or when an async action (twin, webhook) does.
     let settlesLater = false;
     try {
       this.runActionBody(job, stage, span, () => {
@@ -887,20 +880,19 @@ export class RuleEngine {
     if (m.twin !== undefined) input.twin = m.twin;
     else if (needs.twin && m.deviceid !== undefined && this.deps.twins !== undefined) {
       const t = await this.deps.twins.get(m.deviceid, '');
-      if (t !== undefined) input.twin = { ...(t.state.desired ? { desired: t.state.desired } : {}), ...(t.state.reported ? { reported: t.state.reported } : {}) };
+      if (t !== undefined) input.twin = twinInput(t.state);
     }
     const matched = rule.compiled.from.some((f) => topicMatches(f, m.topic));
     const result: RuleTestResult = { matched, rows: [], actions: [], clears: [] };
     if (!matched) return { ok: true, result };
     const ctx = new MessageContext(input, 0, now);
-    for (const [index, list] of rule.clears) {
+    for (const { action, conditions } of rule.clears) {
       const i = rule.compiled.from.findIndex((f) => topicMatches(f, m.topic));
-      const row = i >= 0 ? list[i]?.evaluate(input) : undefined;
-      const action = rule.spec.actions.find((a) => a.index === index) as AlertAction;
+      const row = i >= 0 ? conditions[i]?.evaluate(input) : undefined;
       if (row !== undefined) {
         try {
           const plan = planAction(action, row, ctx);
-          if (plan.kind === 'alert') result.clears.push({ index, key: plan.key });
+          if (plan.kind === 'alert') result.clears.push({ index: action.index, key: plan.key });
         } catch {
           // An empty key clears nothing.
         }
@@ -1000,3 +992,11 @@ function windowContext(row: Record<string, unknown>, base: TemplateContext): Mes
 }
 
 const NO_PAYLOAD = Buffer.alloc(0);
+
+/** What a rule sees of a twin: its desired and reported sections, those it has. */
+function twinInput(state: { desired?: Record<string, unknown>; reported?: Record<string, unknown> }): NonNullable<RuleInput['twin']> {
+  const tw: NonNullable<RuleInput['twin']> = {};
+  if (state.desired !== undefined) tw.desired = state.desired;
+  if (state.reported !== undefined) tw.reported = state.reported;
+  return tw;
+}

@@ -2,7 +2,7 @@
 // clear condition compiled as `SELECT * FROM <each FROM filter> WHERE <condition>`, and every
 // template checked against the SELECT's output fields so `${tmep}` is refused at load, not found
 // blank at run time.
-import { placeInFile, type RuleFileError, type RuleSpec } from './rule-file.js';
+import { fileError, placeInFile, type AlertAction, type RuleFileError, type RuleSpec } from './rule-file.js';
 import type { CompiledRule, CompileResult, RuleError } from './sql/index.js';
 import { TEMPLATE_FUNCTIONS, unknownRefs } from './template.js';
 
@@ -11,20 +11,20 @@ export type Compile = (sql: string) => CompileResult;
 export interface PreparedRule {
   spec: RuleSpec;
   compiled: CompiledRule;
-  /** action index → one compiled clear condition per FROM filter (same order as compiled.from). */
-  clears: Map<number, CompiledRule[]>;
+  /** The alert actions with a clear condition, in action order. */
+  clears: PreparedClear[];
+}
+
+export interface PreparedClear {
+  action: AlertAction;
+  /** One compiled clear condition per FROM filter (same order as compiled.from). */
+  conditions: CompiledRule[];
 }
 
 export type PrepareResult = { ok: true; rule: PreparedRule } | { ok: false; errors: RuleFileError[] };
 
 function sqlError(file: string | undefined, path: string, e: RuleError, at: { line: number; column: number } | undefined, what: string): RuleFileError {
-  const out: RuleFileError = { path, message: `${what} line ${e.line}, column ${e.column}: ${e.message}` };
-  if (file !== undefined) out.file = file;
-  if (at !== undefined) {
-    out.line = at.line;
-    out.column = at.column;
-  }
-  return out;
+  return fileError(file, path, `${what} line ${e.line}, column ${e.column}: ${e.message}`, at);
 }
 
 export function prepareRule(spec: RuleSpec, file: string | undefined, compile: Compile): PrepareResult {
@@ -32,13 +32,13 @@ export function prepareRule(spec: RuleSpec, file: string | undefined, compile: C
   if (!r.ok) return { ok: false, errors: r.errors.map((e) => sqlError(file, 'sql', e, placeInFile(spec.sqlOrigin, e.line, e.column), 'SQL')) };
   const compiled = r.rule;
   const errors: RuleFileError[] = [];
-  const clears = new Map<number, CompiledRule[]>();
+  const clears: PreparedClear[] = [];
   for (const a of spec.actions) {
     if (a.kind !== 'alert' || a.clear === undefined) continue;
     const list: CompiledRule[] = [];
     for (const filter of compiled.from) {
       if (filter.includes("'")) {
-        errors.push({ ...(file !== undefined ? { file } : {}), path: `${a.path}.clear`, message: `a clear condition needs FROM filters without quotes (${filter})` });
+        errors.push(fileError(file, `${a.path}.clear`, `a clear condition needs FROM filters without quotes (${filter})`));
         continue;
       }
       const prefix = `SELECT * FROM '${filter}' WHERE `;
@@ -53,22 +53,13 @@ export function prepareRule(spec: RuleSpec, file: string | undefined, compile: C
       }
       list.push(c.rule);
     }
-    clears.set(a.index, list);
+    clears.push({ action: a, conditions: list });
   }
   // Windowed rows carry only their output fields; plain rows too. '*' lets any name through.
   for (const t of spec.templates) {
     for (const ref of unknownRefs(t.template, compiled.fields)) {
-      const at = placeInFile(t.origin, 1, ref.offset + 1);
-      const e: RuleFileError = {
-        path: t.path,
-        message: `\${${ref.name}} is neither an output field of the SELECT (${compiled.fields.join(', ') || 'none'}) nor one of ${TEMPLATE_FUNCTIONS.join(', ')}`,
-      };
-      if (file !== undefined) e.file = file;
-      if (at !== undefined) {
-        e.line = at.line;
-        e.column = at.column;
-      }
-      errors.push(e);
+      const message = `\${${ref.name}} is neither an output field of the SELECT (${compiled.fields.join(', ') || 'none'}) nor one of ${TEMPLATE_FUNCTIONS.join(', ')}`;
+      errors.push(fileError(file, t.path, message, placeInFile(t.origin, 1, ref.offset + 1)));
     }
   }
   if (errors.length > 0) return { ok: false, errors };

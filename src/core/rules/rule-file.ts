@@ -150,6 +150,17 @@ export function setRuleKeys(text: string, keys: Record<string, unknown>): string
   return doc.toString({ lineWidth: 0 });
 }
 
+/** An error of a rule file: `file` and the position only when known. */
+export function fileError(file: string | undefined, path: string, message: string, at?: { line: number; column: number }): RuleFileError {
+  const e: RuleFileError = { path, message };
+  if (file !== undefined) e.file = file;
+  if (at !== undefined) {
+    e.line = at.line;
+    e.column = at.column;
+  }
+  return e;
+}
+
 function fail(errors: RuleFileError[]): RuleFileResult {
   return { ok: false, errors };
 }
@@ -340,14 +351,7 @@ class Walker {
   }
 
   private err(node: unknown, path: string, message: string): void {
-    const e: RuleFileError = { path, message };
-    if (this.file !== undefined) e.file = this.file;
-    const p = this.pos(node);
-    if (p !== undefined) {
-      e.line = p.line;
-      e.column = p.column;
-    }
-    this.errors.push(e);
+    this.errors.push(fileError(this.file, path, message, this.pos(node)));
   }
 
   private origin(node: unknown): TextOrigin | undefined {
@@ -431,14 +435,7 @@ class Walker {
     const r = parseTemplate(s);
     if (!r.ok) {
       const origin = this.origin(node);
-      const e: RuleFileError = { path, message: r.message };
-      if (this.file !== undefined) e.file = this.file;
-      const p = placeInFile(origin, 1, r.offset + 1) ?? this.pos(node);
-      if (p !== undefined) {
-        e.line = p.line;
-        e.column = p.column;
-      }
-      this.errors.push(e);
+      this.errors.push(fileError(this.file, path, r.message, placeInFile(origin, 1, r.offset + 1) ?? this.pos(node)));
       return undefined;
     }
     this.templates.push({ path, template: r.template, origin: this.origin(node) });

@@ -130,15 +130,13 @@ export class RuleRuntime {
 
   constructor(
     readonly prepared: PreparedRule,
-    readonly file: string,
-    readonly text: string,
     readonly stats: RuleStats,
   ) {
     this.id = prepared.spec.id;
     this.compiled = prepared.compiled;
     this.actions = prepared.spec.actions;
     let j = false;
-    for (const list of prepared.clears.values()) for (const c of list) j ||= c.needs.json;
+    for (const { conditions } of prepared.clears) for (const c of conditions) j ||= c.needs.json;
     this.clearsNeedJson = j;
   }
 

@@ -9,13 +9,12 @@ export interface TopicRules {
   /** Interested rules, highest priority first. */
   readonly rules: readonly RuleRuntime[];
   readonly needsJson: boolean;
-  /** Some rule needs the device record or the twin (evaluated after an async fetch). */
-  readonly needsAsync: boolean;
+  /** Some rule needs the device record (needsDevice) or the twin (needsTwin): evaluated after an async fetch. */
   readonly needsDevice: boolean;
   readonly needsTwin: boolean;
 }
 
-const NONE: TopicRules = { rules: [], needsJson: false, needsAsync: false, needsDevice: false, needsTwin: false };
+const NONE: TopicRules = { rules: [], needsJson: false, needsDevice: false, needsTwin: false };
 /** Distinct topics cached at most; past it the cache restarts (a fleet's topics are bounded in practice). */
 const CACHE_MAX = 200_000;
 
@@ -49,7 +48,7 @@ export class RuleSet {
         needsDevice ||= n.device;
         needsTwin ||= n.twin;
       }
-      out = { rules, needsJson, needsAsync: needsDevice || needsTwin, needsDevice, needsTwin };
+      out = { rules, needsJson, needsDevice, needsTwin };
     }
     if (this.cache.size >= CACHE_MAX) this.cache = new Map();
     this.cache.set(topic, out);

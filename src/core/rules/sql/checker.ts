@@ -13,6 +13,7 @@
 import type { Expr, Pos, RuleAst, SelectItem } from './ast.js';
 import { FUNCTIONS, isAggregateCall, type Ty } from './functions.js';
 import { printExpr } from './print.js';
+import { toNum } from './values.js';
 import { validateTopicFilter } from '../../router/topic.js';
 
 export interface RuleError {
@@ -189,7 +190,7 @@ class Checker {
   }
   private wantNumber(e: Expr, t: Ty, what: string): void {
     if (t === 'boolean') this.err(e.pos, `${what} needs numbers, not a boolean`);
-    else if (e.kind === 'lit' && typeof e.value === 'string' && !/^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/.test(e.value)) {
+    else if (e.kind === 'lit' && typeof e.value === 'string' && toNum(e.value) === null) {
       this.err(e.pos, `${what} needs numbers, not the string ${printExpr(e)}`);
     }
   }

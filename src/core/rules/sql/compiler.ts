@@ -9,7 +9,7 @@
 import type { Expr, PathStep } from './ast.js';
 import { FUNCTIONS, scalarMinMax, type ScalarFn } from './functions.js';
 import type { RuleInput } from './input.js';
-import { arith, compare, equals, likeRegExp, likeSubject, toNum, toStr, truth } from './values.js';
+import { arith, compare, equals, likeRegExp, scalarText, toNum, toStr, truth } from './values.js';
 
 export type Fn<C> = (c: C) => unknown;
 /** Returns a closure for a node the context resolves itself, or null to compile it normally. */
@@ -219,7 +219,7 @@ export function compileExpr<C>(e: Expr, hook: Hook<C>): Fn<C> {
         const p = e.pattern.value;
         const re = typeof p === 'string' ? likeRegExp(p) : null;
         test = (x) => {
-          const s = likeSubject(f(x));
+          const s = scalarText(f(x));
           return s === null || re === null ? null : re.test(s);
         };
       } else {
@@ -227,7 +227,7 @@ export function compileExpr<C>(e: Expr, hook: Hook<C>): Fn<C> {
         let lastPattern = '';
         let lastRe = likeRegExp('');
         test = (x) => {
-          const s = likeSubject(f(x));
+          const s = scalarText(f(x));
           const p = pf(x);
           if (s === null || typeof p !== 'string') return null;
           if (p !== lastPattern) {
@@ -444,8 +444,7 @@ function compileCall<C>(e: Extract<Expr, { kind: 'call' }>, c: (x: Expr) => Fn<C
       const re = new RegExp(p.kind === 'lit' ? String(p.value) : '(?!)', 'u');
       const a = args[0]!;
       return (x) => {
-        const v = a(x);
-        const s = typeof v === 'string' ? v : v === null || typeof v === 'object' ? null : toStr(v);
+        const s = scalarText(a(x));
         return s === null ? null : re.test(s);
       };
     }

@@ -3,7 +3,7 @@
 // message (topic(), clientid()…) and aggregates are evaluated by the compiler/interpreter
 // themselves; they are only declared here.
 
-import { compare, equals, finite, toNum, toStr } from './values.js';
+import { compare, equals, finite, scalarText, toNum, toStr } from './values.js';
 
 /** Static types the checker can know; 'any' when it depends on the message. */
 export type Ty = 'number' | 'string' | 'boolean' | 'null' | 'any';
@@ -50,7 +50,7 @@ const agg = (min: number, max: number, returns: Ty): AggregateFn => ({ kind: 'ag
 
 function str1(f: (s: string) => unknown): ScalarFn['call'] {
   return (a) => {
-    const s = typeof a === 'string' ? a : a === null || typeof a === 'object' ? null : toStr(a);
+    const s = scalarText(a);
     return s === null ? null : f(s);
   };
 }
@@ -59,10 +59,6 @@ function num1(f: (x: number) => number): ScalarFn['call'] {
     const x = toNum(a);
     return x === null ? null : finite(f(x));
   };
-}
-/** A string argument for the string functions: scalars become text, null/objects give null. */
-function sArg(v: unknown): string | null {
-  return typeof v === 'string' ? v : v === null || typeof v === 'object' ? null : toStr(v);
 }
 /** An integer argument (positions, counts): numeric values truncated toward zero. */
 function iArg(v: unknown): number | null {
@@ -144,7 +140,7 @@ export const FUNCTIONS: ReadonlyMap<string, FnDef> = new Map<string, FnDef>([
     'substr',
     // substr(s, start[, len]): start is 1-based as in SQL; start < 1 counts from 1.
     scalar(2, 3, 'string', (a, b, c) => {
-      const s = sArg(a);
+      const s = scalarText(a);
       const start = iArg(b);
       if (s === null || start === null) return null;
       const from = Math.max(start, 1) - 1;
@@ -162,9 +158,9 @@ export const FUNCTIONS: ReadonlyMap<string, FnDef> = new Map<string, FnDef>([
   [
     'replace',
     scalar(3, 3, 'string', (a, b, c) => {
-      const s = sArg(a);
-      const from = sArg(b);
-      const to = sArg(c);
+      const s = scalarText(a);
+      const from = scalarText(b);
+      const to = scalarText(c);
       if (s === null || from === null || to === null) return null;
       return from === '' ? s : s.split(from).join(to);
     }),
@@ -173,8 +169,8 @@ export const FUNCTIONS: ReadonlyMap<string, FnDef> = new Map<string, FnDef>([
     'split',
     // split(s, sep): the array of parts; split(s, sep, n): the n-th part (1-based; -1 the last).
     scalar(2, 3, 'any', (a, b, c) => {
-      const s = sArg(a);
-      const sep = sArg(b);
+      const s = scalarText(a);
+      const sep = scalarText(b);
       if (s === null || sep === null || sep === '') return null;
       const parts = s.split(sep);
       if (c === undefined) return parts;

@@ -8,7 +8,7 @@ import type { Expr, RuleAst } from './ast.js';
 import { FUNCTIONS, isAggregateCall, scalarMinMax, type ScalarFn, type VariadicFn } from './functions.js';
 import type { RuleInput } from './input.js';
 import { printExpr } from './print.js';
-import { arith, cmpOp, compare, equals, likeRegExp, likeSubject, setField, toNum, toStr, truth } from './values.js';
+import { arith, cmpOp, compare, equals, likeRegExp, scalarText, setField, toNum, toStr, truth } from './values.js';
 
 /** Values a closing window supplies in place of aggregates and GROUP BY expressions. */
 export interface WindowScope {
@@ -51,12 +51,8 @@ export function evalExpr(e: Expr, i: RuleInput, w: WindowScope | null = null): u
       const a = evalExpr(e.left, i, w);
       const b = evalExpr(e.right, i, w);
       switch (e.op) {
-        case 'and': {
-          const x = truth(a);
-          const y = truth(b);
-          if (x === false || y === false) return false;
-          return x === true && y === true ? true : null;
-        }
+        case 'and':
+          return evalAnd(truth(a), truth(b));
         case 'or': {
           const x = truth(a);
           const y = truth(b);
@@ -93,7 +89,7 @@ export function evalExpr(e: Expr, i: RuleInput, w: WindowScope | null = null): u
       return e.negated && r !== null ? !r : r;
     }
     case 'like': {
-      const s = likeSubject(evalExpr(e.arg, i, w));
+      const s = scalarText(evalExpr(e.arg, i, w));
       const p = evalExpr(e.pattern, i, w);
       const r = s === null || typeof p !== 'string' ? null : likeRegExp(p).test(s);
       return e.negated && r !== null ? !r : r;
@@ -163,8 +159,7 @@ function evalCall(e: Extract<Expr, { kind: 'call' }>, i: RuleInput, w: WindowSco
     case 'window_end':
       return w === null ? null : w.end;
     case 'regex_match': {
-      const v = args[0];
-      const s = v === null || typeof v === 'object' ? null : toStr(v);
+      const s = scalarText(args[0]);
       return s === null ? null : new RegExp(String(args[1]), 'u').test(s);
     }
     case 'min':

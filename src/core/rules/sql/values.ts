@@ -154,14 +154,12 @@ function escapeRe(c: string): string {
   return /[\\^$.*+?()[\]{}|/]/.test(c) ? '\\' + c : c;
 }
 
-/** The text LIKE matches: strings, numbers and booleans; null for null, objects and arrays. */
-export function likeSubject(v: unknown): string | null {
+/**
+ * The text of a scalar, for LIKE, regex_match and the string functions: strings, numbers and
+ * booleans; null for null, undefined, objects and arrays.
+ */
+export function scalarText(v: unknown): string | null {
   return typeof v === 'object' ? null : toStr(v);
-}
-
-/** undefined (a missing field) is null. */
-export function nn(v: unknown): unknown {
-  return v === undefined ? null : v;
 }
 
 /** row[k] = v, also for k = '__proto__' (an own field, never the row's prototype). */
