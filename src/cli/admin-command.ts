@@ -1,7 +1,7 @@
 // `twinhub admin create-key`: an operator API key from a running hub (POST /api/v1/api-keys, admin
 // role). The key is printed once; the hub keeps only its hash.
 import type { Command } from 'commander';
-import { addClientOptions, clientAction, EXIT_CODES_HELP, jsonText, type ClientContext, type ClientOptions } from './client/common.js';
+import { clientAction, clientCommand, jsonText, type ClientContext, type ClientOptions } from './client/common.js';
 import { pathSegment, usageError } from './client/http.js';
 import { renderObject, renderTable } from './client/table.js';
 
@@ -62,14 +62,13 @@ async function revokeKey(ctx: ClientContext, [id]: string[]): Promise<void> {
 /** Adds `twinhub admin …` to the CLI. */
 export function registerAdminCommand(program: Command): void {
   const admin = program.command('admin').description('administer a running hub over its HTTP API (admin key)');
-  addClientOptions(admin.command('create-key').description('create an operator API key; it is printed once'))
+  clientCommand(admin, 'create-key', 'create an operator API key; it is printed once')
     .option('--name <name>', 'what the key is for')
     .option('--role <role>', ROLES.join(' | '))
     .option('--expires <time>', 'expiry, ISO 8601 (default: never)')
-    .addHelpText('after', EXIT_CODES_HELP)
     .action(clientAction(createKey));
-  addClientOptions(admin.command('list-keys').description('list operator API keys (never the keys themselves)')).addHelpText('after', EXIT_CODES_HELP).action(clientAction(listKeys));
-  addClientOptions(admin.command('revoke-key').argument('<ID>', 'the key id (thk_<id>_…)').description('revoke an operator API key: requests with it are refused from now on'))
-    .addHelpText('after', EXIT_CODES_HELP)
+  clientCommand(admin, 'list-keys', 'list operator API keys (never the keys themselves)').action(clientAction(listKeys));
+  clientCommand(admin, 'revoke-key', 'revoke an operator API key: requests with it are refused from now on')
+    .argument('<ID>', 'the key id (thk_<id>_…)')
     .action(clientAction(revokeKey));
 }

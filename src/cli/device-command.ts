@@ -3,7 +3,7 @@
 // client/common.ts EXIT_CODES_HELP and docs/CLI.md.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { addClientOptions, BULK_TIMEOUT_S, clientAction, collect, EXIT_CODES_HELP, jsonText, type ClientContext, type ClientOptions } from './client/common.js';
+import { BULK_TIMEOUT_S, clientAction, clientCommand, collect, jsonText, parseTag, type ClientContext, type ClientOptions } from './client/common.js';
 import { importFormat, readImportInput, writeExport, type BulkFormat } from './client/bulk-io.js';
 import { CliErrorCodes, CliExit, pathSegment, usageError } from './client/http.js';
 import { renderObject, renderTable, type Column } from './client/table.js';
@@ -51,12 +51,7 @@ const SESSION_COLUMNS: Column<Json>[] = [
 
 const devicePath = (id: string): string => `/api/v1/devices/${pathSegment(id, 'device id')}`;
 
-/** `k=v` → [k, v]; the key is what the hub accepts as a tag name. */
-export function parseTag(text: string, flag = '--tag'): [string, string] {
-  const eq = text.indexOf('=');
-  if (eq <= 0) throw usageError(`${flag}: expected KEY=VALUE, got ${JSON.stringify(text)}`);
-  return [text.slice(0, eq), text.slice(eq + 1)];
-}
+export { parseTag };
 
 function tagsOf(list: readonly string[] | undefined): Record<string, string> | undefined {
   if (list === undefined || list.length === 0) return undefined;
@@ -275,12 +270,6 @@ const FLAG_NAMES: Partial<Record<keyof CredentialOptions, string>> = {
   keyFile: '--key-file',
 };
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** The body of POST /credentials from the options; usage errors for missing or foreign flags. */
 export async function credentialBody(o: CredentialOptions, io: { stdin: () => Promise<string>; readFile: (p: string) => Promise<string> }): Promise<Json> {
   const type = o.type;
@@ -314,7 +303,7 @@ export async function credentialBody(o: CredentialOptions, io: { stdin: () => Pr
 }
 
 async function credentialAdd(ctx: ClientContext, [id]: string[], o: CredentialOptions): Promise<void> {
-  const body = await credentialBody(o, { stdin: readStdin, readFile: (p) => readFile(p, 'utf8') });
+  const body = await credentialBody(o, { stdin: () => readImportInput('-'), readFile: (p) => readFile(p, 'utf8') });
   const cred = await ctx.client.json<Json>('POST', `${devicePath(id!)}/credentials`, { json: body });
   print(ctx, cred, () => renderObject(cred, CREDENTIAL_ORDER));
   if (!ctx.json && typeof cred.token === 'string') ctx.err('twinhub: the token is shown only this once (the hub keeps a hash); store it now\n');
@@ -345,15 +334,11 @@ async function kick(ctx: ClientContext, [id]: string[], o: ClientOptions & { cli
 
 // ---------------------------------------------------------------- registration
 
-function sub(parent: Command, name: string, description: string): Command {
-  return addClientOptions(parent.command(name).description(description)).addHelpText('after', EXIT_CODES_HELP);
-}
-
 /** Adds `twinhub device …` to the CLI. */
 export function registerDeviceCommand(program: Command): void {
   const device = program.command('device').description("manage a running hub's devices over its HTTP API (--url, --key)");
 
-  sub(device, 'create', 'register a device')
+  clientCommand(device, 'create', 'register a device')
     .argument('<ID>', 'device id: 1–128 of a-z A-Z 0-9 : _ -')
     .option('--type <type>', 'device type')
     .option('--name <name>', 'display name')
@@ -362,9 +347,9 @@ export function registerDeviceCommand(program: Command): void {
     .option('--disabled', 'register it disabled (it cannot connect until enabled)')
     .action(clientAction(create));
 
-  sub(device, 'get', 'show a device with its connection state').argument('<ID>').action(clientAction(get));
+  clientCommand(device, 'get', 'show a device with its connection state').argument('<ID>').action(clientAction(get));
 
-  sub(device, 'list', 'list devices (a page of --limit, or --all)')
+  clientCommand(device, 'list', 'list devices (a page of --limit, or --all)')
     .option('--type <type>', 'only this type')
     .option('--group <group>', 'only this group')
     .option('--tag <key=value>', 'only devices with this tag (repeatable: all must match)', collect)
@@ -377,7 +362,7 @@ export function registerDeviceCommand(program: Command): void {
     .option('--all', 'follow the cursors to the end')
     .action(clientAction(list));
 
-  sub(device, 'update', 'change a device (an empty --name/--type/--group clears it)')
+  clientCommand(device, 'update', 'change a device (an empty --name/--type/--group clears it)')
     .argument('<ID>')
     .option('--name <name>', 'display name')
     .option('--type <type>', 'device type')
@@ -388,24 +373,24 @@ export function registerDeviceCommand(program: Command): void {
     .option('--disable', 'refuse its connections')
     .action(clientAction(update));
 
-  sub(device, 'delete', 'delete a device: disconnects it, removes its credentials, and its twins and telemetry unless --keep-data')
+  clientCommand(device, 'delete', 'delete a device: disconnects it, removes its credentials, and its twins and telemetry unless --keep-data')
     .argument('<ID>')
     .option('--keep-data', 'keep its twins and telemetry')
     .action(clientAction(remove));
 
-  sub(device, 'import', 'import devices from CSV or JSON lines; prints the per-line report (exit 1 when a line was refused)')
+  clientCommand(device, 'import', 'import devices from CSV or JSON lines; prints the per-line report (exit 1 when a line was refused)')
     .argument('<FILE>', 'a file, or - for stdin')
     .option('--format <format>', 'csv or jsonl (default: from the extension .csv/.jsonl/.ndjson, else from the content)')
     .action(clientAction(importCmd, BULK_TIMEOUT_S));
 
-  sub(device, 'export', 'export every device (streamed)')
+  clientCommand(device, 'export', 'export every device (streamed)')
     .option('--format <format>', 'jsonl or csv (default: csv when -o ends in .csv, else jsonl)')
     .option('--credentials', 'include importable credential hashes (JSON lines; admin key)')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action(clientAction(exportCmd, BULK_TIMEOUT_S));
 
   const credential = device.command('credential').description("a device's credentials");
-  sub(credential, 'add', 'add a credential (a generated token is printed once)')
+  clientCommand(credential, 'add', 'add a credential (a generated token is printed once)')
     .argument('<ID>', 'device id')
     .option('--type <type>', 'password | token | x509 | jwt-key')
     .option('--password <password>', 'password (--type password; visible in ps: prefer --password-stdin)')
@@ -417,14 +402,14 @@ export function registerDeviceCommand(program: Command): void {
     .option('--label <label>', 'a label for rotation')
     .option('--expires <time>', 'expiry, ISO 8601')
     .action(clientAction(credentialAdd));
-  sub(credential, 'list', "list a device's credentials (never secrets)").argument('<ID>').action(clientAction(credentialList));
-  sub(credential, 'revoke', 'revoke a credential; sessions that used it are disconnected')
+  clientCommand(credential, 'list', "list a device's credentials (never secrets)").argument('<ID>').action(clientAction(credentialList));
+  clientCommand(credential, 'revoke', 'revoke a credential; sessions that used it are disconnected')
     .argument('<ID>', 'device id')
     .argument('<CREDENTIAL_ID>')
     .action(clientAction(credentialRevoke));
 
-  sub(device, 'sessions', "a device's connected sessions").argument('<ID>').action(clientAction(sessions));
-  sub(device, 'kick', 'disconnect a device (every session, or one with --client-id)')
+  clientCommand(device, 'sessions', "a device's connected sessions").argument('<ID>').action(clientAction(sessions));
+  clientCommand(device, 'kick', 'disconnect a device (every session, or one with --client-id)')
     .argument('<ID>')
     .option('--client-id <clientId>', 'only this session')
     .action(clientAction(kick));

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
-import { addClientOptions, clientAction, EXIT_CODES_HELP, jsonText, type ClientContext, type ClientOptions } from './client/common.js';
+import { clientAction, clientCommand, jsonText, type ClientContext, type ClientOptions } from './client/common.js';
 import { pathSegment, TwinhubCliError, usageError } from './client/http.js';
 import { formatValue, renderObject, renderTable, type Column } from './client/table.js';
 
@@ -141,22 +141,18 @@ async function errors(ctx: ClientContext, [id]: string[]): Promise<void> {
   }
 }
 
-function sub(parent: Command, name: string, description: string): Command {
-  return addClientOptions(parent.command(name).description(description)).addHelpText('after', EXIT_CODES_HELP);
-}
-
 /** Adds `twinhub rules …` to the CLI. */
 export function registerRulesCommand(program: Command): void {
   const rules = program.command('rules').description("manage a running hub's rules over its HTTP API (--url, --key)");
-  sub(rules, 'list', 'list rules with their status and counters').action(clientAction(list));
-  sub(rules, 'get', 'show a rule with its counters and file').argument('<ID>').action(clientAction(get));
-  sub(rules, 'apply', 'create or replace a rule from its YAML file (refusals print FILE:LINE:COLUMN)').argument('<FILE>').action(clientAction(apply));
-  sub(rules, 'test', 'dry-run a rule file against a sample message; nothing is executed')
+  clientCommand(rules, 'list', 'list rules with their status and counters').action(clientAction(list));
+  clientCommand(rules, 'get', 'show a rule with its counters and file').argument('<ID>').action(clientAction(get));
+  clientCommand(rules, 'apply', 'create or replace a rule from its YAML file (refusals print FILE:LINE:COLUMN)').argument('<FILE>').action(clientAction(apply));
+  clientCommand(rules, 'test', 'dry-run a rule file against a sample message; nothing is executed')
     .argument('<FILE>')
     .option('--message <json>', 'the message: {"topic": …, "payload": …, "clientid"?, "deviceid"?, "qos"?, "userProperties"?, "device"?, "twin"?}')
     .action(clientAction(testCmd));
-  sub(rules, 'enable', 'enable a rule').argument('<ID>').action(clientAction((ctx, args) => setEnabled(ctx, args, true)));
-  sub(rules, 'disable', 'disable a rule (it stays in the folder)').argument('<ID>').action(clientAction((ctx, args) => setEnabled(ctx, args, false)));
-  sub(rules, 'delete', 'delete a rule (its file)').argument('<ID>').action(clientAction(remove));
-  sub(rules, 'errors', "show a rule's recent errors with the messages that caused them").argument('<ID>').action(clientAction(errors));
+  clientCommand(rules, 'enable', 'enable a rule').argument('<ID>').action(clientAction((ctx, args) => setEnabled(ctx, args, true)));
+  clientCommand(rules, 'disable', 'disable a rule (it stays in the folder)').argument('<ID>').action(clientAction((ctx, args) => setEnabled(ctx, args, false)));
+  clientCommand(rules, 'delete', 'delete a rule (its file)').argument('<ID>').action(clientAction(remove));
+  clientCommand(rules, 'errors', "show a rule's recent errors with the messages that caused them").argument('<ID>').action(clientAction(errors));
 }

@@ -2,7 +2,7 @@
 // (/api/v1/telemetry/query, /latest). Human tables by default, the API's JSON with --json, CSV
 // streamed with --csv / `export`; exit codes in client/common.ts EXIT_CODES_HELP and docs/CLI.md.
 import type { Command } from 'commander';
-import { addClientOptions, BULK_TIMEOUT_S, clientAction, collect, EXIT_CODES_HELP, jsonText, type ClientContext, type ClientOptions } from './client/common.js';
+import { BULK_TIMEOUT_S, clientAction, clientCommand, collect, jsonText, parseTag, type ClientContext, type ClientOptions } from './client/common.js';
 import { writeExport } from './client/bulk-io.js';
 import { usageError } from './client/http.js';
 import { renderTable, type Column } from './client/table.js';
@@ -72,9 +72,8 @@ export function queryParams(o: QueryOptions, now: number = Date.now()): Record<s
   if (o.agg !== undefined && o.step === undefined) throw usageError('--agg needs --step (e.g. --step 60s --agg avg)');
   if (o.csv === true && o.json === true) throw usageError('--csv and --json: choose one');
   const tag = (o.tag ?? []).map((t) => {
-    const eq = t.indexOf('=');
-    if (eq <= 0) throw usageError(`--tag: expected KEY=VALUE, got ${JSON.stringify(t)}`);
-    return `${t.slice(0, eq)}:${t.slice(eq + 1)}`;
+    const [k, v] = parseTag(t);
+    return `${k}:${v}`;
   });
   return {
     device: o.device,
@@ -126,17 +125,13 @@ async function exportCmd(ctx: ClientContext, _args: string[], o: QueryOptions & 
   if (o.output !== undefined && o.output !== '-') ctx.err(`twinhub: wrote ${Math.max(0, lines - 1)} point(s) to ${o.output}\n`);
 }
 
-function sub(parent: Command, name: string, description: string): Command {
-  return addClientOptions(parent.command(name).description(description)).addHelpText('after', EXIT_CODES_HELP);
-}
-
 const TIME_HELP = 'epoch ms, ISO 8601, now, or ago: -1h, now-30m';
 
 /** Adds `twinhub telemetry …` to the CLI. */
 export function registerTelemetryCommand(program: Command): void {
   const telemetry = program.command('telemetry').description("read a running hub's telemetry over its HTTP API (--url, --key)");
 
-  sub(telemetry, 'query', 'points of series over a time range, raw or aggregated over steps')
+  clientCommand(telemetry, 'query', 'points of series over a time range, raw or aggregated over steps')
     .option('--device <id>', 'a device (repeatable)', collect)
     .option('--metric <name>', 'a metric (repeatable; default every metric)', collect)
     .option('--type <type>', 'devices of this type (registry)')
@@ -149,11 +144,11 @@ export function registerTelemetryCommand(program: Command): void {
     .option('--csv', 'stream CSV (device,metric,ts,value) instead of a table')
     .action(clientAction(query, BULK_TIMEOUT_S));
 
-  sub(telemetry, 'latest', 'the newest value of each metric, per device')
+  clientCommand(telemetry, 'latest', 'the newest value of each metric, per device')
     .option('--device <id>', 'only this device')
     .action(clientAction(latest));
 
-  sub(telemetry, 'export', 'stream the points of devices as CSV (device,metric,ts,value), the whole history by default')
+  clientCommand(telemetry, 'export', 'stream the points of devices as CSV (device,metric,ts,value), the whole history by default')
     .option('--device <id>', 'a device (repeatable; required)', collect)
     .option('--metric <name>', 'a metric (repeatable; default every metric)', collect)
     .option('--from <time>', `start (${TIME_HELP}; default: the beginning)`)

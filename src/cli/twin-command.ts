@@ -8,7 +8,7 @@
 //                                                                version mismatch → 409 → exit 5)
 //   twin watch DEVICE [--name N] [--count N] [--json]            follow the SSE change stream
 import type { Command } from 'commander';
-import { addClientOptions, clientAction, DEFAULT_TIMEOUT_S, EXIT_CODES_HELP, jsonText, resolveClient, reportClientError, type ClientContext, type ClientOptions } from './client/common.js';
+import { clientAction, clientCommand, DEFAULT_TIMEOUT_S, EXIT_CODES_HELP, jsonText, resolveClient, reportClientError, type ClientContext, type ClientOptions } from './client/common.js';
 import { CliErrorCodes, CliExit, pathSegment, TwinhubCliError, usageError } from './client/http.js';
 import { formatValue, renderObject, safeText } from './client/table.js';
 
@@ -246,15 +246,11 @@ async function watch(ctx: ClientContext, [device]: string[], o: WatchOptions): P
 
 // ---------------------------------------------------------------- registration
 
-function sub(parent: Command, name: string, description: string): Command {
-  return addClientOptions(parent.command(name).description(description)).addHelpText('after', EXIT_CODES_HELP);
-}
-
 /** Adds `twinhub twin …` to the CLI. */
 export function registerTwinCommand(program: Command): void {
   const twin = program.command('twin').description("read, change and follow a device's twins on a running hub over its HTTP API (--url, --key)");
 
-  sub(twin, 'get', 'show a twin: version, desired, reported, delta')
+  clientCommand(twin, 'get', 'show a twin: version, desired, reported, delta')
     .argument('<DEVICE>', 'device id')
     .option('--name <name>', 'a named twin (default: the classic one)')
     .action(clientAction(get));
@@ -282,7 +278,7 @@ export function registerTwinCommand(program: Command): void {
       }
     });
 
-  sub(twin, 'watch', "print the device's twin changes as they happen, one line each (all its twins, or --name)")
+  clientCommand(twin, 'watch', "print the device's twin changes as they happen, one line each (all its twins, or --name)")
     .argument('<DEVICE>', 'device id')
     .option('--name <name>', 'only this named twin')
     .option('--count <n>', 'stop after n changes')

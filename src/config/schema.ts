@@ -64,6 +64,10 @@ function group<T>(description: string, keys: SchemaFor<T>): GroupDef<T> {
 
 const uint16 = { type: 'integer', min: 0, max: 65535 } as const;
 const seconds = (max: number) => ({ type: 'integer', min: 0, max }) as const;
+/** Algorithms of the fleet key and of the API's JWT key. */
+const JWT_ALGS = ['HS256', 'RS256', 'ES256'] as const;
+/** Levels of log.level and of each log.components entry. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
   data: key({ type: 'string', format: 'path' }, 'Data folder of the embedded store (sessions, retained messages, later registry, twins and telemetry). Created when missing; a relative path is relative to the working directory.', { flag: '--data', example: '/var/lib/twinhub' }),
@@ -135,7 +139,7 @@ export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
     }),
     jwt: group('Device JWTs signed with a fleet-wide key (per-device keys are credentials of type `jwt-key`).', {
       fleetKeyFile: key({ type: 'string', format: 'path', nullable: true }, 'File with the fleet key: an HS256 secret in base64, or an RS256/ES256 public key in PEM.', { example: '/etc/twinhub/fleet-jwt.pem' }),
-      fleetAlg: key({ type: 'enum', values: ['HS256', 'RS256', 'ES256'] }, 'Algorithm of the fleet key.'),
+      fleetAlg: key({ type: 'enum', values: JWT_ALGS }, 'Algorithm of the fleet key.'),
       clockSkew: key(seconds(3600), 'Seconds of clock skew tolerated when checking `exp` and `nbf`.'),
     }),
     limits: group('Default per-device publish limits (a device record may override the rates).', {
@@ -210,7 +214,7 @@ export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
     rateBurst: key({ type: 'integer', min: 1, max: 1_000_000 }, 'Requests a key may make in a burst above its rate.'),
     jwt: group('Operator JWT bearer tokens (besides API keys). The role is the `role` claim: read-only, operator or admin.', {
       keyFile: key({ type: 'string', format: 'path', nullable: true }, 'File with the verification key: an HS256 secret in base64, or an RS256/ES256 public key in PEM; null disables JWT bearer tokens.', { example: '/etc/twinhub/api-jwt.pem' }),
-      alg: key({ type: 'enum', values: ['HS256', 'RS256', 'ES256'] }, 'Algorithm of the key.'),
+      alg: key({ type: 'enum', values: JWT_ALGS }, 'Algorithm of the key.'),
       issuer: key({ type: 'string', nullable: true }, 'Required `iss` claim; null accepts any.'),
       audience: key({ type: 'string', nullable: true }, 'Required `aud` claim; null accepts any.'),
     }),
@@ -222,8 +226,8 @@ export const CONFIG_SCHEMA: SchemaFor<TwinhubConfig> = {
     requireKey: key({ type: 'boolean' }, 'Require an API key (any role) to read `/metrics`; by default it is open, as exporters usually are.'),
   }),
   log: group('Logging on stderr: JSON lines, or readable lines in a terminal.', {
-    level: key({ type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, 'Lowest level written.', { flag: '--log-level', example: 'debug' }),
-    components: key({ type: 'map', value: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } }, 'Levels per component (broker, registry, twins, telemetry, transport, http, rules), overriding `log.level`.', { example: '{"broker":"debug","http":"warn"}' }),
+    level: key({ type: 'enum', values: LOG_LEVELS }, 'Lowest level written.', { flag: '--log-level', example: 'debug' }),
+    components: key({ type: 'map', value: { type: 'enum', values: LOG_LEVELS } }, 'Levels per component (broker, registry, twins, telemetry, transport, http, rules), overriding `log.level`.', { example: '{"broker":"debug","http":"warn"}' }),
     format: key({ type: 'enum', values: ['auto', 'json', 'pretty'] }, '`auto` writes readable lines when stderr is a terminal and JSON lines otherwise.'),
   }),
 };

@@ -195,13 +195,7 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
   const jwtKeys = await loadJwtKeys(config);
   const tracing = Tracing.fromConfig(config.traces);
   const store = await openStore(config, log);
-  let registryStore: RegistryStore;
-  try {
-    registryStore = await openRegistryStore(config);
-  } catch (err) {
-    await store.close().catch(() => undefined);
-    throw err;
-  }
+  let registryStore: RegistryStore | undefined;
   let broker: Broker | undefined;
   let brokerStarted = false;
   let listeners: Listener[] = [];
@@ -238,12 +232,13 @@ export async function startHub(config: TwinhubConfig, opts: StartHubOptions = {}
     ['closing listeners', async () => void (await Promise.all(listeners.map((l) => l.close())))],
     ['closing HTTP', async () => http?.close()],
     ['closing the store', () => store.close()],
-    ['closing the registry store', () => registryStore.close()],
+    ['closing the registry store', async () => registryStore?.close()],
     ['closing the twin store', async () => twinStore?.close()],
     ['flushing traces', () => tracing.shutdown()],
     ['closing metrics', async () => metrics?.close()],
   ];
   try {
+    registryStore = await openRegistryStore(config);
     registry = await Registry.open({ store: registryStore, config, log: childLog('registry'), ...(jwtKeys.fleet === undefined ? {} : { fleetKey: jwtKeys.fleet }) });
     const adminKey = await registry.bootstrapAdminKey(opts.adminKey);
     broker = new Broker({

@@ -46,10 +46,6 @@ export interface ConfigDiff {
   restart: string[];
 }
 
-export function isLiveKey(path: string): boolean {
-  return LIVE_KEYS.has(path);
-}
-
 export function diffConfig(running: TwinhubConfig, next: TwinhubConfig): ConfigDiff {
   const diff: ConfigDiff = { live: [], restart: [] };
   for (const k of CONFIG_KEYS) {

@@ -14,8 +14,6 @@ export type LogLevel = TwinhubConfig['log']['level'];
 /** 'auto': pretty when stderr is a terminal, JSON otherwise. */
 export type LogFormat = 'auto' | 'json' | 'pretty';
 
-export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 export interface LoggerOptions {
   level: LogLevel;
   /** Levels of component loggers (`log.child({ component })`), by component name. */

@@ -37,6 +37,11 @@ export function addClientOptions(cmd: Command): Command {
     .option('--timeout <seconds>', `seconds to wait for the hub's answer, 0 for ever (default ${DEFAULT_TIMEOUT_S}, bulk ${BULK_TIMEOUT_S})`);
 }
 
+/** A client subcommand of `parent`: the client options and the exit codes in its help. */
+export function clientCommand(parent: Command, name: string, description: string): Command {
+  return addClientOptions(parent.command(name).description(description)).addHelpText('after', EXIT_CODES_HELP);
+}
+
 export interface ClientContext {
   client: ApiClient;
   json: boolean;
@@ -120,4 +125,11 @@ export function jsonText(v: unknown): string {
 /** Commander collector for repeatable options. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/** `k=v` → [k, v]; the key is what the hub accepts as a tag name. */
+export function parseTag(text: string, flag = '--tag'): [string, string] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw usageError(`${flag}: expected KEY=VALUE, got ${JSON.stringify(text)}`);
+  return [text.slice(0, eq), text.slice(eq + 1)];
 }

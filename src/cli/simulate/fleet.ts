@@ -11,7 +11,7 @@ import { credentialsOf, deviceId, type SimOptions } from './options.js';
 import { classOf, type DeviceClass } from './profile.js';
 import { hashSeed, mulberry32 } from './random.js';
 import { EventQueue } from './schedule.js';
-import { ErrorLog, HISTOGRAMS, diffCounters, toSparse, zeroCounters, type Counters, type HistogramName, type SecondSample } from './stats.js';
+import { ErrorLog, HISTOGRAMS, diffCounters, newHistograms, toSparse, zeroCounters, type Counters, type HistogramName, type SecondSample } from './stats.js';
 import { ValueWalk, type MetricValue } from './walk.js';
 
 export interface FleetConfig {
@@ -61,6 +61,10 @@ class Device {
   readonly telemetry: [string, ValueWalk][];
   readonly reported: [string, ValueWalk][];
   readonly commandTopic: string;
+  /** The class's topics with {id} filled in ('' where the class has no such section). */
+  readonly heartbeatTopic: string;
+  readonly telemetryTopic: string;
+  readonly twinTopic: string;
 
   constructor(
     readonly index: number,
@@ -75,10 +79,10 @@ class Device {
     this.telemetry = walks(cls.telemetry?.metrics, 't');
     this.reported = walks(cls.twin?.reported, 'r');
     this.commandTopic = `devices/${id}/commands/`;
-  }
-
-  topic(template: string): string {
-    return template.replace(/\{id\}/g, this.id);
+    const topic = (template: string | undefined): string => (template === undefined ? '' : template.replace(/\{id\}/g, id));
+    this.heartbeatTopic = topic(cls.heartbeat?.topic);
+    this.telemetryTopic = topic(cls.telemetry?.topic);
+    this.twinTopic = topic(cls.twin?.topic);
   }
 }
 
@@ -100,7 +104,7 @@ export class Fleet implements ClientHandler {
   /** Devices waiting for a handshake slot, first come first served from `waitHead`. */
   private waitlist: Device[] = [];
   private waitHead = 0;
-  private readonly hist: Record<HistogramName, Histogram> = { pubAck: new Histogram(), connect: new Histogram(), command: new Histogram() };
+  private readonly hist: Record<HistogramName, Histogram> = newHistograms();
   private lastCounters: Counters = zeroCounters();
   private readonly rand: () => number;
   private readonly opts: SimOptions;
@@ -213,7 +217,7 @@ export class Fleet implements ClientHandler {
       case EventKind.HEARTBEAT: {
         const hb = cls.heartbeat!;
         const ts = Date.now() + d.skewMs;
-        this.send(d, d.topic(hb.topic), { ts, seq: ++d.seq, uptime: Math.round((now - d.connectedAt) / 1000) }, hb.qos, 'sentHeartbeat');
+        this.send(d, d.heartbeatTopic, { ts, seq: ++d.seq, uptime: Math.round((now - d.connectedAt) / 1000) }, hb.qos, 'sentHeartbeat');
         this.again(e, now, hb.every, hb.jitter);
         return;
       }
@@ -241,7 +245,7 @@ export class Fleet implements ClientHandler {
       case EventKind.TWIN: {
         const tw = cls.twin!;
         const reported = values(d.reported, Date.now() + d.skewMs, {});
-        this.send(d, d.topic(tw.topic), { state: { reported }, clientToken: `${d.id}-${++d.seq}` }, tw.qos, 'sentTwin');
+        this.send(d, d.twinTopic, { state: { reported }, clientToken: `${d.id}-${++d.seq}` }, tw.qos, 'sentTwin');
         this.again(e, now, tw.every, tw.jitter);
         return;
       }
@@ -287,10 +291,9 @@ export class Fleet implements ClientHandler {
   }
 
   private sendTelemetry(d: Device, qos: QoS, kind: 'sentTelemetry' | 'sentBurst', mayReorder: boolean): void {
-    const t = d.cls.telemetry!;
     const ts = Date.now() + d.skewMs;
     const payload = Buffer.from(JSON.stringify(values(d.telemetry, ts, { ts })));
-    const topic = d.topic(t.topic);
+    const topic = d.telemetryTopic;
     if (mayReorder && this.opts.chaos && d.held === null && this.rand() < this.opts.profile.chaos.reorder) {
       // Out of order: this message goes after the next one, with its older timestamp.
       d.held = payload;

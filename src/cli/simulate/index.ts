@@ -3,15 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { collect } from '../client/common.js';
 import { renderHtml } from './html.js';
 import { OptionError, resolveSimOptions, type RawSimOptions, type SimOptions } from './options.js';
 import { BUILT_IN_PROFILES } from './profile.js';
 import { formatSummary, type SimReport } from './report.js';
 import { runSimulation, type Progress } from './run.js';
-
-export { resolveSimOptions, type SimOptions } from './options.js';
-export { runSimulation } from './run.js';
-export type { SimReport } from './report.js';
 
 const HELP_AFTER = `
 Built-in profiles: ${BUILT_IN_PROFILES.join(', ')} (or a YAML/JSON file, see docs/SIMULATOR.md).
@@ -21,10 +18,6 @@ Examples:
   twinhub simulate --url mqtt://127.0.0.1:1884 --profile storm --devices 20000 --duration 2m
   twinhub simulate --profile my-fleet.yaml --password 'pw-of-{id}' --chaos --report run.html
   twinhub simulate --devices 50 --duration 10 --json > report.json`;
-
-function collect(v: string, prev: string[] | undefined): string[] {
-  return [...(prev ?? []), v];
-}
 
 export function registerSimulateCommand(program: Command): void {
   program.enablePositionalOptions();

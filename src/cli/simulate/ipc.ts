@@ -3,7 +3,7 @@
 import type { FleetConfig } from './fleet.js';
 import type { SecondSample } from './stats.js';
 
-export type ToWorker = { t: 'init'; cfg: FleetConfig } | { t: 'stop' };
+export type ToWorker = { t: 'init'; cfg: FleetConfig };
 
 export type FromWorker =
   | { t: 'ready' }

@@ -95,7 +95,6 @@ export interface SecondSample {
 
 /** A fleet's first error messages, for the report (bounded). */
 export class ErrorLog {
-  readonly samples: string[] = [];
   readonly byMessage = new Map<string, number>();
 
   add(kind: string, message: string): void {
@@ -104,7 +103,6 @@ export class ErrorLog {
     const n = this.byMessage.get(key);
     if (n !== undefined) this.byMessage.set(key, n + 1);
     else if (this.byMessage.size < 50) this.byMessage.set(key, 1);
-    if (this.samples.length < 10) this.samples.push(`${kind}: ${message}`);
   }
 
   merge(entries: [string, number][]): void {

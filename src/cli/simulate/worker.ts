@@ -15,8 +15,6 @@ process.on('message', (m: ToWorker) => {
       .then(() => send({ t: 'done', errors: [...fleet.errors.byMessage.entries()] }))
       .catch((err: unknown) => send({ t: 'error', message: (err as Error)?.message ?? String(err) }))
       .finally(() => setTimeout(() => process.exit(0), 50));
-  } else if (m.t === 'stop') {
-    process.exit(0);
   }
 });
 
