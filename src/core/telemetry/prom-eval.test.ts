@@ -8,11 +8,18 @@ import { parsePromQL } from './promql.js';
 import type { Point, QuerySpec, SeriesResult } from './query.js';
 
 /** Series held in memory, answering query() as the telemetry service does (from ≤ ts ≤ to). */
-function source(data: Record<string, Record<string, Point[]>>): PromSource & { queries: QuerySpec[] } {
+function source(data: Record<string, Record<string, Point[]>>): PromSource & { queries: QuerySpec[]; listed: Array<string | undefined> } {
   const queries: QuerySpec[] = [];
+  const listed: Array<string | undefined> = [];
   return {
     queries,
-    catalog: () => Object.entries(data).flatMap(([device, ms]) => Object.keys(ms).map((metric) => ({ device, metric }))),
+    listed,
+    catalog: (device?: string) => {
+      listed.push(device);
+      return Object.entries(data)
+        .filter(([d]) => device === undefined || d === device)
+        .flatMap(([d, ms]) => Object.keys(ms).map((metric) => ({ device: d, metric })));
+    },
     query(q: QuerySpec): AsyncIterable<SeriesResult> {
       queries.push(q);
       const out: SeriesResult[] = [];
@@ -148,6 +155,16 @@ describe('PromReader', () => {
     assert.deepEqual(res.result, [{ metric: { __name__: 'on', device: 'd1', type: 'meter', site: 'paris' }, value: [60, '0'] }]);
     const none = await r.instant(parsePromQL('temp{site="lyon"}'), 60 * S);
     assert.deepEqual(none.result, []);
+  });
+
+  test('a selector naming one device (device="…") lists only that device\'s series; a regex on device lists all', async () => {
+    const src = source(data);
+    const r = new PromReader(src, labels);
+    const one = await r.instant(parsePromQL('temp{device="d2"}'), 60 * S);
+    assert.deepEqual(one.result, [{ metric: { __name__: 'temp', device: 'd2', type: 'probe' }, value: [60, '1'] }]);
+    const re = await r.instant(parsePromQL('temp{device=~"d.*"}'), 60 * S);
+    assert.deepEqual(re.result.map((x) => (x as { metric: Record<string, string> }).metric.device), ['d1', 'd2']);
+    assert.deepEqual(src.listed, ['d2', undefined]);
   });
 
   test('an instant range vector is the raw samples of (t − w, t]; a range query of one is refused', async () => {

@@ -39,7 +39,8 @@ export type PromResult =
 
 /** What the reader needs from the telemetry service. */
 export interface PromSource {
-  catalog(): Array<{ device: string; metric: string }>;
+  /** Every series' names, or only those of `device` when given (a selector naming one device reads no other). */
+  catalog(device?: string): Array<{ device: string; metric: string }>;
   query(q: QuerySpec): AsyncIterable<SeriesResult>;
 }
 
@@ -195,7 +196,7 @@ export class PromReader {
     }
     const cache = new Map<string, Promise<DeviceLabelSource | undefined>>();
     const out: SelectedSeries[] = [];
-    for (const s of this.source.catalog()) {
+    for (const s of this.source.catalog(device)) {
       if (metric !== undefined && s.metric !== metric) continue;
       if (device !== undefined && s.device !== device) continue;
       let info: Promise<DeviceLabelSource | undefined> | undefined;

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { MemorySeriesStore } from '../../adapters/memory/series-store.js';
 import { silentLogger } from '../../obs/log.js';
 import { SeriesEngine } from './engine.js';
-import { checkQuery, querySeries, rollupFor, type Point, type QuerySpec } from './query.js';
+import { Errors, type TwinhubError } from '../../common/errors.js';
+import { checkQuery, listSeries, MAX_QUERY_SERIES, querySeries, rollupFor, selectSeries, type Point, type QuerySpec } from './query.js';
 
 const log = silentLogger();
 const BASE = Date.UTC(2026, 0, 1);
@@ -89,6 +90,21 @@ describe('telemetry queries', () => {
     assert.equal(await at('p50'), 50);
     assert.equal(await at('p90'), 90);
     assert.equal(await at('p99'), 99);
+    await engine.close();
+  });
+
+  it('the series listing (Prometheus label source) is not held to the query limit of MAX_QUERY_SERIES series; one device lists its own', async () => {
+    const engine = await SeriesEngine.open(new MemorySeriesStore(), log);
+    // 10 metrics per device, one series more than a query may select.
+    const n = MAX_QUERY_SERIES + 1;
+    const metrics = Array.from({ length: 10 }, (_, m) => `m${m}`);
+    engine.append(Array.from({ length: n }, (_, i) => ({ device: `d${Math.floor(i / 10)}`, metric: metrics[i % 10]!, ts: BASE, value: i })));
+    assert.throws(() => selectSeries(engine, {}), (err: TwinhubError) => err.code === Errors.TELEMETRY_QUERY_INVALID.code);
+    const all = listSeries(engine);
+    assert.equal(all.length, n);
+    assert.equal(new Set(all.map((s) => `${s.device}/${s.metric}`)).size, n);
+    assert.deepEqual(listSeries(engine, 'd7').map((s) => s.metric).sort(), metrics);
+    assert.deepEqual(listSeries(engine, 'no-such-device'), []);
     await engine.close();
   });
 

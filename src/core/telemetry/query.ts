@@ -74,6 +74,17 @@ export function selectSeries(engine: SeriesEngine, sel: SeriesSelector): Series[
   return out;
 }
 
+/**
+ * The (device, metric) names of every series, or of one device's: the label listing behind the
+ * Prometheus API's series selection. Not a query, so not held to MAX_QUERY_SERIES (what is then
+ * read of the selected series is bounded by the reader's sample budget); unordered.
+ */
+export function listSeries(engine: SeriesEngine, device?: string): Array<{ device: string; metric: string }> {
+  const out: Array<{ device: string; metric: string }> = [];
+  for (const d of device === undefined ? engine.devices() : [device]) for (const s of engine.seriesOf(d)) out.push({ device: s.device, metric: s.metric });
+  return out;
+}
+
 /** The rollup resolution that answers `agg` over `step`, or undefined for raw points. */
 export function rollupFor(step: number, agg: Aggregation): RollupResolution | undefined {
   if (!isRollupAgg(agg)) return undefined;

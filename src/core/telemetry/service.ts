@@ -13,7 +13,7 @@ import type { Logger } from '../../obs/log.js';
 import type { SeriesStore } from '../../ports/series-store.js';
 import { SeriesEngine, type AppendResult, type EngineOptions, type PointInput } from './engine.js';
 import type { DeadLetter, Ingestor } from './ingest/index.js';
-import { checkQuery, querySeries, selectSeries, type PointValue, type QuerySpec, type SeriesResult } from './query.js';
+import { checkQuery, listSeries, querySeries, selectSeries, type PointValue, type QuerySpec, type SeriesResult } from './query.js';
 
 /** Longest stretch a query runs before it lets other events in. */
 const QUERY_SLICE_MS = 5;
@@ -192,9 +192,9 @@ export class TelemetryService {
     return out;
   }
 
-  /** Device ids and metric names known to the store (label values for the Prometheus API). */
-  catalog(): Array<{ device: string; metric: string }> {
-    return selectSeries(this.eng, {}).map((s) => ({ device: s.device, metric: s.metric }));
+  /** Device ids and metric names known to the store, or to one device (label values for the Prometheus API). */
+  catalog(device?: string): Array<{ device: string; metric: string }> {
+    return listSeries(this.eng, device);
   }
 
   async stats(): Promise<TelemetryStats> {
