@@ -16,7 +16,7 @@ import { Dispatcher } from './dispatcher.js';
 import { SessionRegistry } from './sessions.js';
 import { offlineClient, willMessage } from './wills.js';
 import { PriorityClassifier } from './priorities.js';
-import type { RouteTarget, SubEntry } from './route-table.js';
+import type { RouteEntry, RouteTarget, SubEntry } from './route-table.js';
 import { RouteTable } from './route-table.js';
 import { SysTopics } from './sys-topics.js';
 import { fromStoredMessage, toStoredMessage } from './records.js';
@@ -320,10 +320,11 @@ export class Broker {
 
   /**
    * Route an accepted message: retained store, hook listeners, subscribers. Store writes it
-   * causes join this turn's commit (compare `committer.pendingOps` to know).
+   * causes join this turn's commit (compare `committer.pendingOps` to know). `route`: the topic's
+   * route from routeOf() at the current routesEpoch, when the caller kept it (else looked up).
    */
-  publish(msg: Message): number {
-    const entry = this.routes.lookup(msg.topic);
+  publish(msg: Message, route?: RouteEntry): number {
+    const entry = route ?? this.routes.lookup(msg.topic);
     msg.priority = entry.priority;
     this.publishedByOrigin[msg.origin.protocol][msg.qos]++;
     if (msg.retain) this.storeRetained(msg);
@@ -404,9 +405,10 @@ export class Broker {
   }
 
   /** A message from the hub itself ($SYS, $events, twins, rules); `hops`: rule hops it carries (rules.maxHops). */
-  publishInternal(topic: string, payload: Buffer, qos: QoS, retain: boolean, origin: Message['origin'], hops = 0): number {
+  publishInternal(topic: string, payload: Buffer, qos: QoS, retain: boolean, origin: Message['origin'], hops = 0, route?: RouteEntry): number {
     const now = this.now();
-    return this.publish({
+    return this.publish(
+      {
       topic,
       payload,
       qos,
@@ -418,7 +420,18 @@ export class Broker {
       priority: 0,
       hops,
       frame: undefined,
-    });
+      },
+      route,
+    );
+  }
+
+  /**
+   * The route of a topic name: whom publish() delivers it to while routesEpoch stays the same. A
+   * caller that publishes to one topic often may keep it for that long and pass it to publish()
+   * or publishInternal() (held weakly: a route holds the sessions it names).
+   */
+  routeOf(topic: string): RouteEntry {
+    return this.routes.lookup(topic);
   }
 
   /** Changes whenever the subscriptions do: what hasSubscribers() answered holds while this stays the same. */

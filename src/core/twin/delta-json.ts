@@ -2,11 +2,15 @@
 // caught up with its desired state gets the same delta on every report it sends: the delta's
 // `state` holds the same desired values and its `metadata` the same desired timestamps, only
 // `version`, `timestamp` and `clientToken` change. DeltaJson keeps the JSON of the repeating head
-// (`{"state":…,"metadata":…`) per twin and serialises the rest, and its bytes are exactly
-// JSON.stringify(delta)'s (the property test in delta-json.test.ts compares them).
-import { sameFields, type JsonObject } from './json-value.js';
+// (`{"state":…,"metadata":…`) per twin, with the desired section and delta it was made from; while
+// the desired section is the same object and the new reported state leaves the same delta (checked
+// field by field, without building the delta or its metadata), only the rest is serialised. Its
+// bytes are exactly JSON.stringify(buildDeltaDocument(doc, now, token))'s (the property test in
+// delta-json.test.ts compares them).
+import { computeDelta, deltaMetadata } from './delta.js';
+import { hasOwn, isJsonObject, jsonEqual, type JsonObject } from './json-value.js';
 import type { MetaNode } from './metadata.js';
-import type { DeltaDocument } from './shadow-document.js';
+import type { ShadowDocument } from './shadow-document.js';
 
 /** A string JSON writes as it is between quotes: printable ASCII without `"` and `\\`. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -16,48 +20,71 @@ function num(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
 
-const DELTA_KEYS: readonly string[] = ['state', 'metadata', 'version', 'timestamp', 'clientToken'];
-
 export class DeltaJson {
-  /** The delta state and desired metadata the head was made from (compared by identity, field by field). */
-  private state: JsonObject | undefined;
+  /** What the head was made from: the desired section and its metadata (by identity) and the delta. */
+  private desired: JsonObject | undefined;
   private desiredMeta: MetaNode | undefined;
+  private delta: JsonObject | undefined;
   private head: Buffer | undefined;
 
   /**
-   * JSON.stringify(delta) as bytes. `desiredMeta` is the desired metadata `delta.metadata` was
-   * rendered from (the document's `metadata.desired`): the same delta state with the same desired
-   * metadata renders the same metadata, so the head is reused.
+   * The /update/delta body for `doc` as bytes (JSON.stringify(buildDeltaDocument(doc, now,
+   * token))), or undefined when desired and reported agree (no delta is published).
    */
-  encode(delta: DeltaDocument, desiredMeta: MetaNode | undefined): Buffer {
-    if (!plainDelta(delta)) return Buffer.from(JSON.stringify(delta));
+  encode(doc: ShadowDocument, now: number, token: string | undefined): Buffer | undefined {
+    const desired = doc.state.desired;
+    if (desired === undefined) return undefined;
+    const desiredMeta = doc.metadata.desired;
+    const reported = doc.state.reported;
     let head = this.head;
-    if (head === undefined || desiredMeta !== this.desiredMeta || desiredMeta === undefined || !sameFields(delta.state, this.state!)) {
+    if (head === undefined || desired !== this.desired || desiredMeta !== this.desiredMeta || desiredMeta === undefined || !sameDelta(desired, reported, this.delta!)) {
+      const delta = computeDelta(desired, reported);
+      if (delta === undefined) return undefined;
       // JSON.stringify writes the keys in insertion order: state, metadata, then the rest.
-      const s = JSON.stringify({ state: delta.state, metadata: delta.metadata });
+      const s = JSON.stringify({ state: delta, metadata: deltaMetadata(delta, desiredMeta) });
       head = this.head = Buffer.from(s.slice(0, -1));
-      this.state = delta.state;
+      this.desired = desired;
       this.desiredMeta = desiredMeta;
+      this.delta = delta;
     }
-    const token = delta.clientToken;
-    const tail =
-      token === undefined
-        ? `,"version":${num(delta.version)},"timestamp":${num(delta.timestamp)}}`
-        : `,"version":${num(delta.version)},"timestamp":${num(delta.timestamp)},"clientToken":${PLAIN.test(token) ? `"${token}"` : JSON.stringify(token)}}`;
+    const start = `,"version":${num(doc.version)},"timestamp":${num(now)}`;
+    if (token === undefined || PLAIN.test(token)) {
+      // ASCII only: one byte per character.
+      const tail = token === undefined ? `${start}}` : `${start},"clientToken":"${token}"}`;
+      const out = Buffer.allocUnsafe(head.length + tail.length);
+      out.set(head, 0);
+      out.write(tail, head.length, 'latin1');
+      return out;
+    }
+    const tail = `${start},"clientToken":${JSON.stringify(token)}}`;
     const out = Buffer.allocUnsafe(head.length + Buffer.byteLength(tail));
-    head.copy(out, 0);
-    out.write(tail, head.length);
+    out.set(head, 0);
+    out.write(tail, head.length, 'utf8');
     return out;
   }
-
 }
 
-/** Built by buildDeltaDocument: exactly its keys, in its order (clientToken optional). */
-function plainDelta(d: DeltaDocument): boolean {
-  let i = 0;
-  for (const k in d) {
-    if (i >= DELTA_KEYS.length || k !== DELTA_KEYS[i]) return false;
-    i++;
+/**
+ * Whether computeDelta(desired, reported) would give `delta` again, without building it. Only
+ * for the `desired` object `delta` was computed from: the delta's fields are then fields of
+ * `desired`, in its order, holding its values or nested deltas of them, so the same fields with
+ * the same values mean the same delta. A field that is an object on both sides (a nested delta
+ * now) answers false: the caller computes the delta.
+ */
+function sameDelta(desired: JsonObject, reported: JsonObject | undefined, delta: JsonObject): boolean {
+  // The delta's fields are fields of `desired`, so visiting those of `desired` visits all of them.
+  for (const k in desired) {
+    if (!hasOwn.call(desired, k)) continue;
+    const d = desired[k]!;
+    const r = reported !== undefined && hasOwn.call(reported, k) ? reported[k] : undefined;
+    if (r !== undefined && isJsonObject(d) && isJsonObject(r)) return false;
+    // In the delta (absent from reported, or different: arrays are values) exactly when it was,
+    // and then as `d` itself, not as a nested delta computed when reported held an object there.
+    if (r === undefined || !jsonEqual(d, r)) {
+      if (!hasOwn.call(delta, k) || delta[k] !== d) return false;
+    } else if (hasOwn.call(delta, k)) {
+      return false;
+    }
   }
-  return i >= 4 && Object.getPrototypeOf(d) === Object.prototype;
+  return true;
 }

@@ -16,6 +16,8 @@ import { applyUpdate } from './shadow-document.js';
 interface Published {
   topic: string;
   doc: Record<string, unknown>;
+  /** The route the service passed (its kept route of the topic), if any. */
+  route?: unknown;
 }
 
 /** The parts of the broker the service uses: the publish hook, route checks, internal publishes, held acks, the clock. */
@@ -23,7 +25,7 @@ function fakeBroker() {
   let listener: ((m: Message) => void) | undefined;
   const held: Promise<unknown>[] = [];
   const published: Published[] = [];
-  const routes = { epoch: 0, lookups: 0, match: (_topic: string): boolean => true };
+  const routes = { epoch: 0, lookups: 0, routeLookups: 0, match: (_topic: string): boolean => true };
   const broker = {
     hooks: {
       on: (_point: string, l: (m: Message) => void) => {
@@ -40,9 +42,14 @@ function fakeBroker() {
     get routesEpoch() {
       return routes.epoch;
     },
-    publishInternal: (topic: string, payload: Buffer) => {
-      published.push({ topic, doc: JSON.parse(payload.toString()) as Record<string, unknown> });
+    publishInternal: (topic: string, payload: Buffer, _qos: number, _retain: boolean, _origin: unknown, _hops?: number, route?: unknown) => {
+      published.push({ topic, doc: JSON.parse(payload.toString()) as Record<string, unknown>, route });
       return 1;
+    },
+    // A route stands for whom the topic reaches at this epoch.
+    routeOf: (topic: string) => {
+      routes.routeLookups++;
+      return { topic, epoch: routes.epoch };
     },
     committer: { hold: (p: Promise<unknown>) => void held.push(p) },
     now: () => 1_700_000_000_000,
@@ -213,6 +220,24 @@ describe('TwinService cache and hot path', () => {
     publish(topic, JSON.stringify(reported({ n: 4 })));
     await Promise.all(held);
     assert.equal(published.length, 2);
+  });
+
+  it('MQTT: the /update/delta route is looked up once per subscription change (routesEpoch), then reused', async () => {
+    const { held, publish, published, routes } = service();
+    const topic = '$aws/things/t5/shadow/update';
+    routes.match = (t) => t === `${topic}/delta`;
+    publish(topic, JSON.stringify({ state: { desired: { n: 9 } } }));
+    for (let n = 1; n <= 3; n++) publish(topic, JSON.stringify(reported({ n })));
+    await Promise.all(held);
+    assert.equal(published.length, 4);
+    assert.equal(routes.routeLookups, 1, 'one lookup for four deltas');
+    assert.ok(published.every((p) => p.route === published[0]!.route && (p.route as { epoch: number }).epoch === 0));
+    // The subscriptions change: the next delta goes by a route of the new epoch.
+    routes.epoch++;
+    publish(topic, JSON.stringify(reported({ n: 5 })));
+    await Promise.all(held);
+    assert.equal(routes.routeLookups, 2);
+    assert.deepEqual(published[4]!.route, { topic: `${topic}/delta`, epoch: 1 });
   });
 
   it('MQTT: a payload that is a JSON string holding a document is not parsed twice: 400 on /rejected ("Invalid JSON")', async () => {

@@ -28,6 +28,7 @@ import type { Logger } from 'pino';
 import { Errors, TwinhubError } from '../../common/errors.js';
 import type { StoredTwin, TwinHistoryEntry, TwinStore, TwinWriteResult } from '../../ports/twin-store.js';
 import type { Broker } from '../broker/broker.js';
+import type { RouteEntry } from '../broker/route-table.js';
 import type { Message, MessageOrigin } from '../message.js';
 import { deleteShadow, type DeleteAcceptedDocument, type ShadowTombstone } from './delete-shadow.js';
 import { DeltaJson } from './delta-json.js';
@@ -142,6 +143,12 @@ interface TwinSlot {
   written: ((w: TwinWriteResult) => void) | undefined;
   /** The JSON of the twin's repeating /update/delta head, once it published one (delta-json.ts). */
   deltaJson: DeltaJson | undefined;
+  /**
+   * The broker's route of the /update/delta topic, as it was at deltaRouteEpoch. Held weakly: a
+   * route names sessions, and a slot kept after the subscriptions changed must not keep those.
+   */
+  deltaRoute: WeakRef<RouteEntry> | undefined;
+  deltaRouteEpoch: number;
   writeFailed: ((err: unknown) => void) | undefined;
 }
 
@@ -491,6 +498,8 @@ export class TwinService {
       written: undefined,
       writeFailed: undefined,
       deltaJson: undefined,
+      deltaRoute: undefined,
+      deltaRouteEpoch: -1,
     };
     if (name === '') d.classic = slot;
     else (d.named ??= new Map()).set(name, slot);
@@ -634,7 +643,8 @@ export class TwinService {
       tombstone: stored?.tombstone,
       vector: opts?.vector,
       changedAt: opts?.changedAt,
-      buildDelta: (subscribed & DELTA) !== 0,
+      // The /update/delta bytes are made from the new document when it is answered (respond, DeltaJson).
+      buildDelta: false,
       buildDocuments: (subscribed & DOCUMENTS) !== 0,
       // API callers get the accepted document; MQTT requests only when /accepted has subscribers.
       buildAcceptedMetadata: !job.mqtt || (subscribed & ACCEPTED) !== 0,
@@ -757,8 +767,9 @@ export class TwinService {
           if (r.documents !== undefined && (subscribed & DOCUMENTS) !== 0) this.publishNow(topics.documents, r.documents);
           // "/update/delta: … published when it accepts a change … and the request state
           // document contains different values for desired and reported" (Device Shadow MQTT topics).
-          if (r.delta !== undefined && (subscribed & DELTA) !== 0) {
-            this.publishBytes(topics.delta, (slot.deltaJson ??= new DeltaJson()).encode(r.delta, r.next.metadata.desired));
+          if ((subscribed & DELTA) !== 0) {
+            const delta = (slot.deltaJson ??= new DeltaJson()).encode(r.next, r.accepted.timestamp, r.accepted.clientToken);
+            if (delta !== undefined) this.broker.publishInternal(topics.delta, delta, 1, false, ORIGIN, 0, this.deltaRoute(slot, topics.delta));
           }
         }
         if (this.listeners.has(slot.deviceId)) {
@@ -806,11 +817,7 @@ export class TwinService {
   }
 
   private publishNow(topic: string, doc: object): void {
-    this.publishBytes(topic, Buffer.from(JSON.stringify(doc)));
-  }
-
-  private publishBytes(topic: string, payload: Buffer): void {
-    this.broker.publishInternal(topic, payload, 1, false, ORIGIN);
+    this.broker.publishInternal(topic, Buffer.from(JSON.stringify(doc)), 1, false, ORIGIN);
   }
 
   /**
@@ -830,6 +837,19 @@ export class TwinService {
     slot.subscribed = bits;
     slot.routesEpoch = epoch;
     return bits;
+  }
+
+  /** The route of the slot's /update/delta topic, looked up again only after the subscriptions changed. */
+  private deltaRoute(slot: TwinSlot, topic: string): RouteEntry {
+    const epoch = this.broker.routesEpoch;
+    if (slot.deltaRouteEpoch === epoch) {
+      const route = slot.deltaRoute!.deref();
+      if (route !== undefined) return route;
+    }
+    const route = this.broker.routeOf(topic);
+    slot.deltaRoute = new WeakRef(route);
+    slot.deltaRouteEpoch = epoch;
+    return route;
   }
 
   private updateTopics(slot: TwinSlot): UpdateTopics | undefined {
