@@ -153,6 +153,44 @@ describe('lmdb twin store: data folder', () => {
     }
   });
 
+  it('cachedKeys bounds the keys whose state is kept: an evicted key is read again, a kept one is not', async () => {
+    const dir = await tempDir();
+    try {
+      const store = await openLmdbTwinStore(dir, { fsync: false, historySize: 2, cachedKeys: 2 });
+      const revs = new Map<string, number>();
+      const write = async (d: string): Promise<void> => {
+        const w = await store.put(d, '', { expectedRevision: revs.get(d) ?? 0, doc: twinDoc({ d }), history: entry(1) });
+        assert.ok(w.ok);
+        revs.set(d, w.revision);
+      };
+      for (const d of ['k1', 'k2', 'k3']) await write(d);
+      assert.equal(store.recordReads, 3);
+      await write('k3'); // kept: no read
+      assert.equal(store.recordReads, 3);
+      await write('k1'); // the oldest, dropped when k3 came: read again
+      assert.equal(store.recordReads, 4);
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with cachedKeys 0, a write issued while an earlier write of its key is in flight waits for it and sees its revision', async () => {
+    const dir = await tempDir();
+    try {
+      const store = await openLmdbTwinStore(dir, { fsync: false, historySize: 2, cachedKeys: 0 });
+      // Both issued in one turn: the second names the revision the first will get (the store's first).
+      const first = store.put('d', '', { expectedRevision: 0, doc: twinDoc({ v: 1 }), history: entry(1) });
+      const second = store.put('d', '', { expectedRevision: 1, doc: twinDoc({ v: 2 }), history: entry(2) });
+      assert.deepEqual(await first, { ok: true, revision: 1 });
+      assert.deepEqual(await second, { ok: true, revision: 2 });
+      assert.deepEqual((await store.get('d', ''))?.doc.state.reported, { v: 2 });
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a device id with NUL (it would break the key layout)', async () => {
     const dir = await tempDir();
     try {

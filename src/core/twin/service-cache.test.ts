@@ -137,6 +137,57 @@ describe('TwinService cache and hot path', () => {
     assert.equal(svc.storeReads, reads + 1);
   });
 
+  it('MQTT: a request topic remembers its slot only while the device stays cached (eviction, device deletion)', async () => {
+    const { svc, held, publish } = service(undefined, 2);
+    const topic = (i: number): string => `$aws/things/m${i}/shadow/update`;
+    for (let i = 0; i < 5; i++) {
+      publish(topic(i), JSON.stringify(reported({ i })));
+      await Promise.all(held);
+    }
+    assert.ok(svc.cachedDevices <= 2, `cached ${svc.cachedDevices}`);
+    // m0 was evicted: its topic's remembered slot is not used; the record is read and continues.
+    const reads = svc.storeReads;
+    publish(topic(0), JSON.stringify(reported({ again: true })));
+    await Promise.all(held);
+    assert.equal(svc.storeReads, reads + 1);
+    const got = await svc.get('m0', '');
+    assert.equal(got?.version, 2);
+    assert.deepEqual(got?.state.reported, { i: 0, again: true });
+    // Cached again, in the one slot the API uses too: an API update then an MQTT one read nothing
+    // (a second, orphaned slot would hold a stale record and have to read after losing its write).
+    await svc.update('m0', '', reported({ api: 1 }), { writer: 'api:k' });
+    publish(topic(0), JSON.stringify(reported({ n: 3 })));
+    await Promise.all(held);
+    assert.equal(svc.storeReads, reads + 1);
+    assert.equal((await svc.get('m0', ''))?.version, 4);
+    // The device is deleted: its twin starts over, not from the slot the topic remembered.
+    await svc.deleteDevice('m0');
+    publish(topic(0), JSON.stringify(reported({ fresh: 1 })));
+    await Promise.all(held);
+    const fresh = await svc.get('m0', '');
+    assert.equal(fresh?.version, 1);
+    assert.deepEqual(fresh?.state.reported, { fresh: 1 });
+  });
+
+  it('MQTT: after its device is deleted, a request topic leads to the twin\'s new slot, the one the API uses', async () => {
+    const { svc, held, publish } = service();
+    const topic = '$aws/things/z/shadow/update';
+    publish(topic, JSON.stringify(reported({ a: 1 })));
+    await Promise.all(held);
+    await svc.deleteDevice('z');
+    const reads = svc.storeReads;
+    await svc.update('z', '', reported({ b: 1 }), { writer: 'api:k' }); // a new slot: reads the store once
+    publish(topic, JSON.stringify(reported({ c: 1 })));
+    await Promise.all(held);
+    await svc.update('z', '', reported({ d: 1 }), { writer: 'api:k' });
+    // One slot for the twin: no further read (the old slot would have had to read, and then the
+    // API's slot would have lost its write to it and read again).
+    assert.equal(svc.storeReads, reads + 1);
+    const got = await svc.get('z', '');
+    assert.equal(got?.version, 3);
+    assert.deepEqual(got?.state.reported, { b: 1, c: 1, d: 1 });
+  });
+
   it('with cacheDevices 0 every request reads the store, and results are the same', async () => {
     const { svc } = service(undefined, 0);
     for (let v = 1; v <= 3; v++) assert.equal((await svc.update('d', '', reported({ v }), { writer: 'api:k' })).twin.version, v);
