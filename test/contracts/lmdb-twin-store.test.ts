@@ -184,7 +184,7 @@ describe('lmdb twin store: data folder', () => {
       const second = store.put('d', '', { expectedRevision: 1, doc: twinDoc({ v: 2 }), history: entry(2) });
       assert.deepEqual(await first, { ok: true, revision: 1 });
       assert.deepEqual(await second, { ok: true, revision: 2 });
-      assert.deepEqual((await store.get('d', ''))?.doc.state.reported, { v: 2 });
+      assert.deepEqual((await store.get('d', ''))?.doc?.state.reported, { v: 2 });
       await store.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
