@@ -467,12 +467,12 @@ function fragmentsOf(doc: ShadowDocument, prev: Fragments | undefined): { keep: 
   const sameR = prev !== undefined && prev.reported === reported;
   const sameMdOnly = prev !== undefined && prev.metaDesired === md;
   const sameMrOnly = prev !== undefined && prev.metaReported === mr;
-  const desiredJson = sameD && prev.desiredJson !== '' ? prev.desiredJson : encode(desired);
+  const desiredJson = sameD && prev.desiredJson !== '' ? prev.desiredJson : shared(encode(desired));
   const reportedJson = sameR && prev.reportedJson !== '' ? prev.reportedJson : encode(reported);
   // The compact metadata of a section depends on the state section too (compact-metadata.ts).
   const sameMd = sameMdOnly && sameD;
   const sameMr = sameMrOnly && sameR;
-  const metaDesiredJson = sameMd && prev.metaDesiredJson !== '' ? prev.metaDesiredJson : encodeMeta(md, desired);
+  const metaDesiredJson = sameMd && prev.metaDesiredJson !== '' ? prev.metaDesiredJson : shared(encodeMeta(md, desired));
   const metaReportedJson = sameMr && prev.metaReportedJson !== '' ? prev.metaReportedJson : encodeMeta(mr, reported);
   const json: Fragments = { desired, desiredJson, reported, reportedJson, metaDesired: md, metaDesiredJson, metaReported: mr, metaReportedJson };
   // Nothing changed since the previous write: what to keep is what to write (one object, not two).
@@ -488,6 +488,21 @@ function fragmentsOf(doc: ShadowDocument, prev: Fragments | undefined): { keep: 
     metaReportedJson: sameMr ? metaReportedJson : '',
   };
   return { keep, json };
+}
+
+/**
+ * One string for equal desired JSON across twins (desired state is often set for a whole group at
+ * once): the kept sections of many keys then share memory, and writing them reads memory that
+ * other twins' writes keep in the CPU's caches. Bounded; cleared when full.
+ */
+const SHARED_SECTIONS = new Map<string, string>();
+const MAX_SHARED_SECTIONS = 4096;
+function shared(json: string): string {
+  const hit = SHARED_SECTIONS.get(json);
+  if (hit !== undefined) return hit;
+  if (SHARED_SECTIONS.size >= MAX_SHARED_SECTIONS) SHARED_SECTIONS.clear();
+  SHARED_SECTIONS.set(json, json);
+  return json;
 }
 
 /** JSON of a section, '' when absent. */
