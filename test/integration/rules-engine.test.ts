@@ -400,3 +400,32 @@ test('a message no rule wants costs a cache lookup: rules of other topics are no
   assert.equal(engine.get('only')!.counters.matched, 1);
   assert.equal(engine.get('only')!.counters.evalCount, 1);
 });
+
+test('windowed rules: a time window closed by another device\'s message is not given that message\'s context; a COUNT window keeps its own closing message\'s', async () => {
+  // The timer must not close the windows here: the next message does.
+  const { engine, folder } = await newEngine({ windowTickMs: 3_600_000 });
+  const cap = capture('win-out/');
+  try {
+    await writeFile(
+      join(folder, 'tumble.yaml'),
+      "id: tumble\nsql: SELECT count(*) AS n FROM 'win/+' GROUP BY deviceid() WINDOW TUMBLING(1s)\nactions:\n  - republish: {topic: win-out/tumble, payload: \"${n} ${clientid}|${topic}\"}\n",
+    );
+    await writeFile(
+      join(folder, 'counted.yaml'),
+      "id: counted\nsql: SELECT count(*) AS n FROM 'cnt/+' GROUP BY deviceid() WINDOW COUNT(2)\nactions:\n  - republish: {topic: win-out/count, payload: \"${n} ${clientid}|${topic}\"}\n",
+    );
+    await engine.rescan();
+    publish('win/a', {}, 'dev-a');
+    await sleep(1100); // past the end of dev-a's one-second window
+    publish('win/b', {}, 'dev-b'); // closes dev-a's window (every key's window ends at the boundary)
+    const tumbled = await waitFor(() => cap.messages.find((m) => m.topic === 'win-out/tumble'), 1000, "dev-a's window row");
+    // Not "1 dev-b|win/b": dev-b's message only noticed that the window had ended.
+    assert.equal(tumbled.payload.toString(), '1 |');
+    publish('cnt/a', {}, 'dev-a');
+    publish('cnt/a', {}, 'dev-a');
+    const counted = await waitFor(() => cap.messages.find((m) => m.topic === 'win-out/count'), 1000, "dev-a's count window row");
+    assert.equal(counted.payload.toString(), '2 dev-a|cnt/a');
+  } finally {
+    cap.stop();
+  }
+});

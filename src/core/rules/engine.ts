@@ -33,7 +33,7 @@ import { prepareRule, type Compile, type PreparedRule } from './prepare.js';
 import { fileError, parseRuleFile, parseRuleObject, RULE_ID, ruleYaml, setRuleKeys, type ActionSpec, type RuleFileError, type RuleFileResult } from './rule-file.js';
 import { MessageContext, newCounters, RuleRuntime, type PendingMessage, type RuleCounters, type RuleErrorEntry, type RuleStats, type RuleTracing, type TraceSpan } from './rule-runtime.js';
 import { RuleSet } from './rule-set.js';
-import { compileRule, type RuleInput } from './sql/index.js';
+import { compileRule, type CompiledRule, type RuleInput } from './sql/index.js';
 import type { TemplateContext } from './template.js';
 
 export interface RuleEngineOptions {
@@ -480,7 +480,7 @@ export class RuleEngine {
       ctx ??= this.contextOf(input, hops);
       for (const r of rows) {
         counters.passedWhere++;
-        this.queueActions(rule, r, ctx);
+        this.queueActions(rule, r, rowContext(rule.compiled, r, ctx, hops));
       }
     }
     return ctx;
@@ -908,7 +908,7 @@ export class RuleEngine {
       return { ok: false, errors: [{ path: 'sql', message: `evaluation failed: ${(err as Error).message}` }] };
     }
     result.rows.forEach((row, r) => {
-      const c = rule.compiled.windowed ? windowContext(row, ctx) : ctx;
+      const c = rule.compiled.windowed ? rowContext(rule.compiled, row, ctx, 0) : ctx;
       for (const a of rule.spec.actions) {
         try {
           result.actions.push({ row: r, index: a.index, kind: a.kind, plan: planAction(a, row, c) });
@@ -986,9 +986,19 @@ export class RuleEngine {
 }
 
 /** Templates of a window's output row: `${deviceid}` is the row's deviceid field when it has one. */
-function windowContext(row: Record<string, unknown>, base: TemplateContext): MessageContext {
+function windowContext(row: Record<string, unknown>, base: TemplateContext, hops = 0): MessageContext {
   const d = row.deviceid ?? row.deviceId;
-  return new MessageContext({ topic: '', clientId: '', deviceId: typeof d === 'string' ? d : undefined, timestamp: base.timestamp, payload: NO_PAYLOAD }, 0, base.timestamp);
+  return new MessageContext({ topic: '', clientId: '', deviceId: typeof d === 'string' ? d : undefined, timestamp: base.timestamp, payload: NO_PAYLOAD }, hops, base.timestamp);
+}
+
+/**
+ * The templates context of a row a message closed. A time window (TUMBLING, SLIDING) closes at
+ * its end, and with it the windows of every key, whichever message comes first after it: its rows
+ * get the window's context, as when the timer closes them (the message's client, topic and device
+ * are not theirs). A COUNT window closes with its own key's message, whose context it keeps.
+ */
+function rowContext(compiled: CompiledRule, row: Record<string, unknown>, msg: MessageContext, hops: number): MessageContext {
+  return compiled.window === 'count' ? msg : windowContext(row, msg, hops);
 }
 
 const NO_PAYLOAD = Buffer.alloc(0);

@@ -27,6 +27,8 @@ export interface CompiledRule {
   /** What the rule reads, so the engine fetches only that (registry, twin) and parses JSON only when needed. */
   readonly needs: { json: boolean; device: boolean; twin: boolean };
   readonly windowed: boolean;
+  /** The window's kind for a windowed rule: a time window ('tumbling', 'sliding') closes at its end, a 'count' window with its key's message. */
+  readonly window: 'tumbling' | 'sliding' | 'count' | undefined;
   /** Non-windowed rules: the output row, or undefined when WHERE is false. Never throws on data (a missing field is null). */
   evaluate(input: RuleInput): Record<string, unknown> | undefined;
   /** Windowed rules: a fresh window state (one per rule). */
@@ -48,6 +50,7 @@ export function compileRule(sql: string): CompileResult {
     fields: Object.freeze(a.fields.slice()),
     needs: Object.freeze({ ...a.needs }),
     windowed,
+    window: ast.window?.kind,
     evaluate,
     createWindows: (options?: WindowOptions) => {
       if (!windowed) throw new Error('createWindows() is for windowed rules (GROUP BY … WINDOW …)');
