@@ -29,7 +29,7 @@ export const FORMAT_VERSIONS: Readonly<Record<string, number>> = { twins: 2 };
 
 /** The data format this build writes and reads for the environment `name`. */
 export function formatVersionOf(name: string): number {
-  return Object.prototype.hasOwnProperty.call(FORMAT_VERSIONS, name) ? FORMAT_VERSIONS[name]! : DATA_FORMAT_VERSION;
+  return Object.hasOwn(FORMAT_VERSIONS, name) ? FORMAT_VERSIONS[name]! : DATA_FORMAT_VERSION;
 }
 
 const FORMAT_KEY = Buffer.from('format');
@@ -138,7 +138,7 @@ export async function openDataEnv(dataDir: string, name: string, opts: DataEnvOp
   }
   if (formatVersion < supported) {
     try {
-      formatVersion = migrate(root, dbOptions, path, formatVersion, supported, opts.migrations ?? (Object.prototype.hasOwnProperty.call(MIGRATIONS, name) ? MIGRATIONS[name]! : []));
+      formatVersion = migrate(root, dbOptions, path, formatVersion, supported, opts.migrations ?? (Object.hasOwn(MIGRATIONS, name) ? MIGRATIONS[name]! : []));
     } catch (err) {
       await root.close().catch(() => undefined);
       throw err;

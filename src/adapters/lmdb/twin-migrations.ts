@@ -106,9 +106,14 @@ export function writeRecordV2(slab: ByteSlab, r: number, h: number, doc: ShadowD
   return slab.str(tail).end();
 }
 
+/** The JSON value of a stored value's UTF-8 bytes (read in place, not copied). */
+export function jsonOfBytes(value: Uint8Array): unknown {
+  return JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'));
+}
+
 /** A format-2 record from its stored bytes. */
 export function parseRecordV2(value: Uint8Array): TwinRecord {
-  const rec = JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8')) as {
+  const rec = jsonOfBytes(value) as {
     r: number;
     h: number;
     d?: { [k: string]: unknown };
@@ -143,7 +148,7 @@ function sectionOf(state: unknown, k: string): JsonObject | undefined {
 
 /** A format-1 record from its stored bytes (plain JSON). */
 export function parseRecordV1(value: Uint8Array): TwinRecord {
-  return JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8')) as TwinRecord;
+  return jsonOfBytes(value) as TwinRecord;
 }
 
 /** A record's bytes in format 1, as the releases writing format 1 stored it (JSON.stringify of the record). */

@@ -33,6 +33,7 @@
 // and a history entry whose reported state is the document's reported section (a report that
 // replaced every field) reuses that section's JSON.
 import type { Database } from 'lmdb';
+import { getOrMake } from '../../common/bounded-map.js';
 import { Errors, TwinhubError } from '../../common/errors.js';
 import type { ShadowDocument, ShadowTombstone } from '../../core/twin/index.js';
 import { compactMetadataJson } from '../../core/twin/compact-metadata.js';
@@ -49,7 +50,7 @@ import {
 } from '../../ports/twin-store.js';
 import { openDataEnv, type DataEnv } from './env.js';
 import { ByteSlab } from './byte-slab.js';
-import { docJsonV2, onlyKeys, parseRecordV2, recordJsonV2, SECTION_KEYS, writeRecordV2, type TwinRecord } from './twin-migrations.js';
+import { docJsonV2, jsonOfBytes, onlyKeys, parseRecordV2, recordJsonV2, SECTION_KEYS, writeRecordV2, type TwinRecord } from './twin-migrations.js';
 
 type Db = Database<Buffer, Buffer>;
 
@@ -259,7 +260,7 @@ export class LmdbTwinStore implements TwinStore {
     const names: string[] = [];
     for (const { key, value } of this.twins.getRange({ start: prefix, end: prefixEnd(prefix) })) {
       // Only whether it is live: the document is not decoded.
-      const rec = JSON.parse(Buffer.from(value).toString('utf8')) as { d?: unknown };
+      const rec = jsonOfBytes(value) as { d?: unknown };
       if (rec.d !== undefined) names.push(Buffer.from(key).subarray(prefix.length).toString('utf8'));
     }
     return names;
@@ -270,7 +271,7 @@ export class LmdbTwinStore implements TwinStore {
     const out: TwinHistoryEntry[] = [];
     if (limit !== undefined && limit <= 0) return out;
     const range = { start: prefixEnd(prefix), end: prefix, reverse: true, ...(limit === undefined ? {} : { limit }) };
-    for (const { value } of this.hist.getRange(range)) out.push(JSON.parse(Buffer.from(value).toString('utf8')) as TwinHistoryEntry);
+    for (const { value } of this.hist.getRange(range)) out.push(jsonOfBytes(value) as TwinHistoryEntry);
     return out;
   }
 
@@ -497,12 +498,9 @@ function fragmentsOf(doc: ShadowDocument, prev: Fragments | undefined): { keep: 
  */
 const SHARED_SECTIONS = new Map<string, string>();
 const MAX_SHARED_SECTIONS = 4096;
+const itself = (json: string): string => json;
 function shared(json: string): string {
-  const hit = SHARED_SECTIONS.get(json);
-  if (hit !== undefined) return hit;
-  if (SHARED_SECTIONS.size >= MAX_SHARED_SECTIONS) SHARED_SECTIONS.clear();
-  SHARED_SECTIONS.set(json, json);
-  return json;
+  return getOrMake(SHARED_SECTIONS, MAX_SHARED_SECTIONS, json, itself);
 }
 
 /** JSON of a section, '' when absent. */

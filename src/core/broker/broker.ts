@@ -409,17 +409,17 @@ export class Broker {
     const now = this.now();
     return this.publish(
       {
-      topic,
-      payload,
-      qos,
-      retain,
-      origin,
-      properties: undefined,
-      receivedAt: now,
-      expiresAt: 0,
-      priority: 0,
-      hops,
-      frame: undefined,
+        topic,
+        payload,
+        qos,
+        retain,
+        origin,
+        properties: undefined,
+        receivedAt: now,
+        expiresAt: 0,
+        priority: 0,
+        hops,
+        frame: undefined,
       },
       route,
     );

@@ -198,7 +198,6 @@ export class PromReader {
     const out: SelectedSeries[] = [];
     for (const s of this.source.catalog(device)) {
       if (metric !== undefined && s.metric !== metric) continue;
-      if (device !== undefined && s.device !== device) continue;
       let info: Promise<DeviceLabelSource | undefined> | undefined;
       if (this.deviceLabels !== undefined) {
         info = cache.get(s.device);

@@ -7,6 +7,7 @@
 // field by field, without building the delta or its metadata), only the rest is serialised. Its
 // bytes are exactly JSON.stringify(buildDeltaDocument(doc, now, token))'s (the property test in
 // delta-json.test.ts compares them).
+import { getOrMake } from '../../common/bounded-map.js';
 import { computeDelta, deltaMetadata } from './delta.js';
 import { hasOwn, isJsonObject, jsonEqual, type JsonObject } from './json-value.js';
 import type { MetaNode } from './metadata.js';
@@ -27,15 +28,7 @@ function num(n: number): string {
  */
 const SHARED_HEADS = new Map<string, Buffer>();
 const MAX_SHARED_HEADS = 4096;
-function sharedHead(json: string): Buffer {
-  let head = SHARED_HEADS.get(json);
-  if (head === undefined) {
-    if (SHARED_HEADS.size >= MAX_SHARED_HEADS) SHARED_HEADS.clear();
-    head = Buffer.from(json);
-    SHARED_HEADS.set(json, head);
-  }
-  return head;
-}
+const headBytes = (json: string): Buffer => Buffer.from(json);
 
 export class DeltaJson {
   /** What the head was made from: the desired section and its metadata (by identity) and the delta. */
@@ -59,7 +52,7 @@ export class DeltaJson {
       if (delta === undefined) return undefined;
       // JSON.stringify writes the keys in insertion order: state, metadata, then the rest.
       const s = JSON.stringify({ state: delta, metadata: deltaMetadata(delta, desiredMeta) });
-      head = this.head = sharedHead(s.slice(0, -1));
+      head = this.head = getOrMake(SHARED_HEADS, MAX_SHARED_HEADS, s.slice(0, -1), headBytes);
       this.desired = desired;
       this.desiredMeta = desiredMeta;
       this.delta = delta;

@@ -21,10 +21,11 @@
 // drops the cached record and reads the store again. A request whose twin is idle and cached
 // runs to its store write inside the `message.publish` call (the payload is parsed there, once,
 // so no copy of the socket buffer is kept); otherwise it waits in the twin's queue. Response
-// topics are built once per slot, and which of them have subscribers is kept in the slot until the
-// broker's subscriptions change (Broker.routesEpoch), so an update asks the route table once (for
-// the delta it publishes) instead of once per response topic.
+// topics are built once per slot, and which of them have subscribers, and the delta topic's route,
+// are kept in the slot until the broker's subscriptions change (Broker.routesEpoch), so an update
+// asks the route table nothing.
 import type { Logger } from 'pino';
+import { getOrMake } from '../../common/bounded-map.js';
 import { Errors, TwinhubError } from '../../common/errors.js';
 import type { StoredTwin, TwinHistoryEntry, TwinStore, TwinWriteResult } from '../../ports/twin-store.js';
 import type { Broker } from '../broker/broker.js';
@@ -144,11 +145,10 @@ interface TwinSlot {
   /** The JSON of the twin's repeating /update/delta head, once it published one (delta-json.ts). */
   deltaJson: DeltaJson | undefined;
   /**
-   * The broker's route of the /update/delta topic, as it was at deltaRouteEpoch. Held weakly: a
-   * route names sessions, and a slot kept after the subscriptions changed must not keep those.
+   * The broker's route of the /update/delta topic at routesEpoch (dropped with `subscribed`). Held
+   * weakly: a route names sessions, and a slot kept after the subscriptions changed must not keep those.
    */
   deltaRoute: WeakRef<RouteEntry> | undefined;
-  deltaRouteEpoch: number;
   writeFailed: ((err: unknown) => void) | undefined;
 }
 
@@ -357,13 +357,7 @@ export class TwinService {
    * keyed by, so finding the slot hashes no new string.
    */
   private requestTopic(topic: string): ShadowRequestTopic | null {
-    let t = this.parsedTopics.get(topic);
-    if (t === undefined) {
-      t = parseShadowRequestTopic(topic);
-      if (this.parsedTopics.size >= this.cacheDevices) this.parsedTopics.clear();
-      this.parsedTopics.set(topic, t);
-    }
-    return t;
+    return getOrMake(this.parsedTopics, this.cacheDevices, topic, parseShadowRequestTopic);
   }
 
   private release(client: string): void {
@@ -499,7 +493,6 @@ export class TwinService {
       writeFailed: undefined,
       deltaJson: undefined,
       deltaRoute: undefined,
-      deltaRouteEpoch: -1,
     };
     if (name === '') d.classic = slot;
     else (d.named ??= new Map()).set(name, slot);
@@ -836,19 +829,20 @@ export class TwinService {
     }
     slot.subscribed = bits;
     slot.routesEpoch = epoch;
+    slot.deltaRoute = undefined;
     return bits;
   }
 
-  /** The route of the slot's /update/delta topic, looked up again only after the subscriptions changed. */
+  /**
+   * The route of the slot's /update/delta topic, looked up once per subscription change: call
+   * after subscribed(slot), which drops the route kept at an older routesEpoch.
+   */
   private deltaRoute(slot: TwinSlot, topic: string): RouteEntry {
-    const epoch = this.broker.routesEpoch;
-    if (slot.deltaRouteEpoch === epoch) {
-      const route = slot.deltaRoute!.deref();
-      if (route !== undefined) return route;
+    let route = slot.deltaRoute?.deref();
+    if (route === undefined) {
+      route = this.broker.routeOf(topic);
+      slot.deltaRoute = new WeakRef(route);
     }
-    const route = this.broker.routeOf(topic);
-    slot.deltaRoute = new WeakRef(route);
-    slot.deltaRouteEpoch = epoch;
     return route;
   }
 

@@ -1,0 +1,14 @@
+// A map used as a cache of few distinct keys (interned strings, parsed topics): bounded without
+// LRU bookkeeping by clearing it when full, which costs a burst of misses once in a while and
+// nothing per hit.
+
+/** The value `map` holds for `key`, made by `make` and kept when missing; `map` is cleared first when it holds `max` entries. */
+export function getOrMake<V>(map: Map<string, V>, max: number, key: string, make: (key: string) => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    if (map.size >= max) map.clear();
+    v = make(key);
+    map.set(key, v);
+  }
+  return v;
+}
