@@ -57,6 +57,20 @@ export interface TestHubOptions {
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** A file of the test PKI in test/fixtures/tls/ (generate.sh: a CA, a server certificate for localhost and 127.0.0.1, client `client-1`…). */
+export function tlsFixture(name: string): string {
+  return fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+}
+
+/** A hub whose MQTT/TLS listener (ephemeral port) requires a client certificate of the test CA; anonymous clients refused. */
+export function mtlsHubConfig(): DeepPartial<TwinhubConfig> {
+  return {
+    allowAnonymous: false,
+    mqtts: { host: '127.0.0.1', port: 0 },
+    tls: { cert: tlsFixture('server.pem'), key: tlsFixture('server-key.pem'), ca: tlsFixture('ca.pem'), requestCert: true, rejectUnauthorized: true },
+  };
+}
+
 function testLogLevel(): LogLevel {
   const v = process.env.TWINHUB_TEST_LOG;
   return v === 'fatal' || v === 'error' || v === 'warn' || v === 'info' || v === 'debug' || v === 'trace' ? v : 'silent';

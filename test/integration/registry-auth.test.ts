@@ -6,15 +6,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { IConnectPacket } from 'mqtt-packet';
 import { signJwt } from '../../src/core/registry/credentials/index.js';
 import { api } from '../helpers/api.js';
-import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { startTestHub, type TestHub, tlsFixture, mtlsHubConfig } from '../helpers/hub.js';
 import { cleanupClients, waitFor } from '../helpers/mqtt.js';
 import { RawClient, type ProtocolVersion } from '../helpers/raw-client.js';
 
-const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+const fixture = tlsFixture;
 
 async function connectRaw(t: TestHub, version: ProtocolVersion, c: Partial<Omit<IConnectPacket, 'cmd'>> & { clientId: string }) {
   return RawClient.connect(t, { protocolVersion: version, ...c }, { protocolVersion: version });
@@ -222,11 +221,7 @@ describe('registry authentication over mTLS', () => {
   let t: TestHub;
   before(async () => {
     t = await startTestHub({
-      config: {
-        allowAnonymous: false,
-        mqtts: { host: '127.0.0.1', port: 0 },
-        tls: { cert: fixture('server.pem'), key: fixture('server-key.pem'), ca: fixture('ca.pem'), requestCert: true, rejectUnauthorized: true },
-      },
+      config: mtlsHubConfig(),
     });
   });
   after(async () => {

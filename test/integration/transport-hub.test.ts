@@ -6,14 +6,13 @@ import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect as netConnect, createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { buildConfig } from '../../src/config/load.js';
 import { TwinhubError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/obs/log.js';
-import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { startTestHub, type TestHub, tlsFixture } from '../helpers/hub.js';
 import { cleanupClients, closeAll, collect, connect, connectClient, uid } from '../helpers/mqtt.js';
 
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+const fixture = tlsFixture;
 
 after(() => cleanupClients());
 

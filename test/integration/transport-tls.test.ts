@@ -5,16 +5,15 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect, type TLSSocket } from 'node:tls';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { isConfigError } from '../../src/config/config-error.js';
 import { DEFAULT_CONFIG, type TwinhubConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/obs/log.js';
 import type { Listener } from '../../src/transport/listener.js';
 import { formatSubject, listenTls } from '../../src/transport/tls.js';
-import { EchoAcceptor, readBytes, withTimeout } from '../helpers/hub.js';
+import { EchoAcceptor, readBytes, withTimeout, tlsFixture } from '../helpers/hub.js';
 
 const log = silentLogger();
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+const fixture = tlsFixture;
 const ca = readFileSync(fixture('ca.pem'));
 
 function tlsConfig(over: Partial<TwinhubConfig['tls']> = {}): TwinhubConfig['tls'] {

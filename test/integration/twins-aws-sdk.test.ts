@@ -22,10 +22,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { api } from '../helpers/api.js';
-import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { startTestHub, type TestHub, tlsFixture, mtlsHubConfig } from '../helpers/hub.js';
 import { sleep, waitFor, withTimeout } from '../helpers/mqtt.js';
 
-const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+const fixture = tlsFixture;
 /** The fixture client certificate's subject CN, registered as the device. */
 const THING = 'client-1';
 
@@ -33,11 +33,7 @@ let t: TestHub;
 
 before(async () => {
   t = await startTestHub({
-    config: {
-      allowAnonymous: false,
-      mqtts: { host: '127.0.0.1', port: 0 },
-      tls: { cert: fixture('server.pem'), key: fixture('server-key.pem'), ca: fixture('ca.pem'), requestCert: true, rejectUnauthorized: true },
-    },
+    config: mtlsHubConfig(),
   });
   const d = await api(t, 'POST', '/api/v1/devices', { id: THING });
   assert.equal(d.status, 201, d.text);
