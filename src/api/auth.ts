@@ -12,6 +12,7 @@ import { TokenBucket } from '../core/registry/rate-limit.js';
 import type { Registry } from '../core/registry/registry.js';
 import type { ApiRole } from '../ports/registry-store.js';
 import { ROLE_RANK, type ApiAuth, type ApiPrincipal } from './context.js';
+import { getOrMake } from '../common/bounded-map.js';
 
 export interface ApiAuthDeps {
   registry: Registry;
@@ -73,12 +74,7 @@ export function createApiAuth(deps: ApiAuthDeps): ApiAuth & { counters: ApiAuthC
       bucketsBurst = rateBurst;
     }
     const t = now();
-    let b = buckets.get(principal.id);
-    if (b === undefined) {
-      if (buckets.size >= BUCKETS_MAX) buckets.clear();
-      b = new TokenBucket(rateLimit, rateBurst, t);
-      buckets.set(principal.id, b);
-    }
+    const b = getOrMake(buckets, BUCKETS_MAX, principal.id, () => new TokenBucket(rateLimit, rateBurst, t));
     if (!b.take(1, t)) {
       counters.rateLimited++;
       reply.header('retry-after', String(Math.max(1, Math.ceil(b.msUntil(1, t) / 1000))));

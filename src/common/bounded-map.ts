@@ -6,9 +6,14 @@
 export function getOrMake<V>(map: Map<string, V>, max: number, key: string, make: (key: string) => V): V {
   let v = map.get(key);
   if (v === undefined) {
-    if (map.size >= max) map.clear();
     v = make(key);
-    map.set(key, v);
+    setBounded(map, max, key, v);
   }
   return v;
+}
+
+/** Sets `key` in `map`, clearing the map first when it holds `max` entries. */
+export function setBounded<K, V>(map: Map<K, V>, max: number, key: K, value: V): void {
+  if (map.size >= max) map.clear();
+  map.set(key, value);
 }

@@ -9,6 +9,7 @@ import { SharedSubscriptions } from '../router/shared.js';
 import { TopicTrie } from '../router/trie.js';
 import { parseShared } from '../router/topic.js';
 import type { PriorityClassifier } from './priorities.js';
+import { setBounded } from '../../common/bounded-map.js';
 
 export interface SubEntry {
   session: Session;
@@ -91,8 +92,7 @@ export class RouteTable {
     }
     this.cacheMisses++;
     const entry = this.build(topic);
-    if (this.cache.size >= MAX_CACHED_ROUTES) this.cache.clear();
-    this.cache.set(topic, entry);
+    setBounded(this.cache, MAX_CACHED_ROUTES, topic, entry);
     return entry;
   }
 

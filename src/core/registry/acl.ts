@@ -15,6 +15,7 @@
 import type { AclPolicyRecord, AclRuleSpec } from '../../ports/registry-store.js';
 import { SHARE_PREFIX, parseShared, topicMatches, validateTopicFilter } from '../router/topic.js';
 import { filterCovers, filtersIntersect } from './filter-relations.js';
+import { setBounded } from '../../common/bounded-map.js';
 
 export { filterCovers, filtersIntersect } from './filter-relations.js';
 
@@ -267,6 +268,5 @@ class CompiledAcl implements DeviceAcl {
 }
 
 function remember(cache: Map<string, boolean>, key: string, verdict: boolean): void {
-  if (cache.size >= CACHE_LIMIT) cache.clear();
-  cache.set(key, verdict);
+  setBounded(cache, CACHE_LIMIT, key, verdict);
 }

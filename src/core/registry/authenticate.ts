@@ -15,6 +15,7 @@ import { authenticateAnonymous } from '../broker/static-auth.js';
 import type { AuthenticateRequest, AuthResult, SessionAuth } from '../hooks.js';
 import { certificateLookupKeys, constantTimeEqualHex, importJwtKey, sha256Hex, verifyJwt, verifyPassword, type JwtAlg } from './credentials/index.js';
 import { tokenLookupKey } from './credentials/tokens.js';
+import { setBounded } from '../../common/bounded-map.js';
 
 export interface FleetJwtKey {
   alg: JwtAlg;
@@ -135,8 +136,7 @@ export class DeviceAuthenticator {
     for (const c of creds) {
       if (c.type !== 'password' || c.hash === undefined) continue;
       if (await verifyPassword(password, c.hash)) {
-        if (this.verified.size >= VERIFIED_CACHE_MAX) this.verified.clear();
-        this.verified.set(c.id, mac);
+        setBounded(this.verified, VERIFIED_CACHE_MAX, c.id, mac);
         return this.admit(req, device.id, c, 0, device);
       }
     }

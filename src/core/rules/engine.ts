@@ -35,6 +35,7 @@ import { MessageContext, newCounters, RuleRuntime, type PendingMessage, type Rul
 import { RuleSet } from './rule-set.js';
 import { compileRule, type CompiledRule, type RuleInput } from './sql/index.js';
 import type { TemplateContext } from './template.js';
+import { setBounded } from '../../common/bounded-map.js';
 
 export interface RuleEngineOptions {
   /** Rule hops a message may carry (a rule's output of a rule's output…); default 8. */
@@ -580,7 +581,6 @@ export class RuleEngine {
     const now = this.now();
     const hit = this.deviceCache.get(id);
     if (hit !== undefined && now - hit.at < DEVICE_CACHE_MS) return hit.value;
-    if (this.deviceCache.size >= DEVICE_CACHE_MAX) this.deviceCache.clear();
     const value = reg.store.getDevice(id).then((d) => {
       if (d === undefined) return undefined;
       const out: NonNullable<RuleInput['device']> = { id: d.id, tags: d.tags };
@@ -588,7 +588,7 @@ export class RuleEngine {
       if (d.group !== undefined) out.group = d.group;
       return out;
     });
-    this.deviceCache.set(id, { at: now, value });
+    setBounded(this.deviceCache, DEVICE_CACHE_MAX, id, { at: now, value });
     return value;
   }
 

@@ -12,6 +12,7 @@ import { readSenml } from './formats/senml.js';
 import { readNumber } from './formats/number.js';
 import { describe } from './timestamp.js';
 import type { SchemaRegistry } from './schemas.js';
+import { setBounded } from '../../../common/bounded-map.js';
 
 export type { TelemetryPoint, DeadLetter, IngestResult } from './types.js';
 export type { TelemetryMapping, TelemetryFormat, MappingMatch } from './mapping.js';
@@ -66,8 +67,7 @@ export function createIngestor(mappings: readonly TelemetryMapping[], opts?: Ing
     const hit = cache.get(topic);
     if (hit !== undefined) return hit ?? undefined;
     const m = matchMapping(compiled, topic);
-    if (cache.size >= MATCH_CACHE_SIZE) cache.clear();
-    cache.set(topic, m ?? null);
+    setBounded(cache, MATCH_CACHE_SIZE, topic, m ?? null);
     return m;
   }
 
