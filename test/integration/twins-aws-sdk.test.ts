@@ -110,8 +110,7 @@ class SdkDevice {
     return d;
   }
 
-  private send(cmd: Record<string, unknown>): Promise<{ ok: boolean; result?: Json; modeled?: Modeled | null; error?: string }> {
-    const id = this.nextId++;
+  private send(cmd: Record<string, unknown>, id = this.nextId++): Promise<{ ok: boolean; result?: Json; modeled?: Modeled | null; error?: string }> {
     const answer = new Promise<{ ok: boolean; result?: Json; modeled?: Modeled | null; error?: string }>((r) => this.waiting.set(id, r));
     this.child.stdin!.write(`${JSON.stringify({ id, ...cmd })}\n`);
     return withTimeout(answer, 15_000, `the SDK's answer to ${String(cmd.op)}`);
@@ -135,11 +134,11 @@ class SdkDevice {
   /** Opens a delta or updated (/update/documents) stream; resolves once its subscription is established. */
   async stream(kind: 'delta' | 'updated', req: Record<string, unknown>): Promise<Stream> {
     const s = new Stream();
-    const id = this.nextId;
+    // Registered before the command goes out: the stream's events are tagged with its id.
+    const id = this.nextId++;
     this.streams.set(id, s);
-    const a = await this.send({ op: 'stream', kind, req });
+    const a = await this.send({ op: 'stream', kind, req }, id);
     assert.ok(a.ok, a.error);
-    assert.equal(this.nextId, id + 1);
     return s;
   }
 

@@ -26,6 +26,7 @@ export interface CompiledRule {
   readonly fields: readonly string[];
   /** What the rule reads, so the engine fetches only that (registry, twin) and parses JSON only when needed. */
   readonly needs: { json: boolean; device: boolean; twin: boolean };
+  /** Whether the rule has a window (`window` is set). */
   readonly windowed: boolean;
   /** The window's kind for a windowed rule: a time window ('tumbling', 'sliding') closes at its end, a 'count' window with its key's message. */
   readonly window: 'tumbling' | 'sliding' | 'count' | undefined;
@@ -43,14 +44,15 @@ export function compileRule(sql: string): CompileResult {
   const a = analyze(ast);
   if (a.errors.length > 0) return { ok: false, errors: a.errors };
   const where = ast.where ? compileMessageExpr(ast.where) : null;
-  const windowed = a.windowed;
+  const window = ast.window?.kind;
+  const windowed = window !== undefined;
   const evaluate = windowed ? () => undefined : compileSelect(ast, a.fields, where);
   const rule: CompiledRule = {
     from: Object.freeze(ast.from.map((f) => f.filter)),
     fields: Object.freeze(a.fields.slice()),
     needs: Object.freeze({ ...a.needs }),
     windowed,
-    window: ast.window?.kind,
+    window,
     evaluate,
     createWindows: (options?: WindowOptions) => {
       if (!windowed) throw new Error('createWindows() is for windowed rules (GROUP BY … WINDOW …)');
