@@ -9,7 +9,8 @@
 // - /api/v1/alerts lists open alerts; POST /api/v1/alerts/{key}/clear clears one.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Errors, TwinhubError } from '../../common/errors.js';
-import type { RuleEngine, RuleTestMessage } from '../../core/rules/engine.js';
+import type { RuleTestMessage } from '../../core/rules/dry-run.js';
+import type { RuleEngine } from '../../core/rules/engine.js';
 import type { RuleFileError } from '../../core/rules/rule-file.js';
 import { SEVERITIES, type Severity } from '../../core/rules/rule-file.js';
 import type { ApiAuth } from '../context.js';

@@ -14,6 +14,8 @@
 //   rule's bounded error log with the message; it never stops other actions or rules.
 // - Loops: a message a rule publishes carries hops + 1; one that would pass maxHops is dropped
 //   and counted instead of being published and re-entering the rules.
+// - The dry run (test()) parses and prepares a rule here, with the broker's limits, and evaluates
+//   it in dry-run.ts.
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,10 +33,10 @@ import { DEFAULT_WEBHOOK_OPTIONS, WebhookClient, type WebhookOptions, type Webho
 import { PriorityLanes, type LaneStats } from './lanes.js';
 import { prepareRule, type Compile, type PreparedRule } from './prepare.js';
 import { fileError, parseRuleFile, parseRuleObject, RULE_ID, ruleYaml, setRuleKeys, type ActionSpec, type RuleFileError, type RuleFileResult } from './rule-file.js';
-import { MessageContext, newCounters, RuleRuntime, type PendingMessage, type RuleCounters, type RuleErrorEntry, type RuleStats, type RuleTracing, type TraceSpan } from './rule-runtime.js';
+import { dryRun, type RuleTestMessage, type RuleTestResult } from './dry-run.js';
+import { MessageContext, newCounters, rowContext, RuleRuntime, twinInput, windowContext, type PendingMessage, type RuleCounters, type RuleErrorEntry, type RuleStats, type RuleTracing, type TraceSpan } from './rule-runtime.js';
 import { RuleSet } from './rule-set.js';
-import { compileRule, type CompiledRule, type RuleInput } from './sql/index.js';
-import type { TemplateContext } from './template.js';
+import { compileRule, type RuleInput } from './sql/index.js';
 import { setBounded } from '../../common/bounded-map.js';
 
 export interface RuleEngineOptions {
@@ -96,32 +98,6 @@ export interface RuleStatus {
 }
 
 export type RuleWriteResult = { ok: true; rule: RuleStatus; created: boolean } | { ok: false; errors: RuleFileError[] };
-
-export interface RuleTestMessage {
-  topic: string;
-  /** A string is the payload's text; any other JSON value is sent as its JSON text. */
-  payload?: unknown;
-  payloadBase64?: string;
-  clientid?: string;
-  deviceid?: string;
-  qos?: number;
-  retain?: boolean;
-  timestamp?: number;
-  userProperties?: Record<string, string>;
-  device?: RuleInput['device'];
-  twin?: RuleInput['twin'];
-}
-
-export interface RuleTestResult {
-  /** Whether the topic matched a FROM filter. */
-  matched: boolean;
-  /** The output rows (one for a plain rule when WHERE passed; windowed rules: windows the message closed). */
-  rows: Record<string, unknown>[];
-  /** Per row, the actions that would run (templates rendered), or why one could not. */
-  actions: Array<{ row: number; index: number; kind: string; plan?: ActionPlan; error?: string }>;
-  /** Alert clear conditions the message satisfies, with the keys they would clear. */
-  clears: Array<{ index: number; key: string }>;
-}
 
 export interface RuleEngineStats {
   rules: number;
@@ -841,7 +817,7 @@ export class RuleEngine {
     return after === undefined ? undefined : this.statusOf(after);
   }
 
-  /** Dry run: what a rule does with one message; nothing is executed. */
+  /** Dry run: what a rule does with one message; nothing is executed (dry-run.ts). */
   async test(req: { sql?: string; rule?: unknown; message: RuleTestMessage }): Promise<{ ok: true; result: RuleTestResult } | { ok: false; errors: RuleFileError[] }> {
     let parsed: RuleFileResult;
     if (typeof req.rule === 'string') parsed = parseRuleFile(req.rule, undefined);
@@ -850,74 +826,14 @@ export class RuleEngine {
     else return { ok: false, errors: [{ path: '', message: 'give `sql` or `rule`' }] };
     const p = this.prepare(parsed, undefined);
     if (!p.ok) return p;
-    const rule = p.rule;
-    const m = req.message;
-    let payload: Buffer;
-    if (m.payloadBase64 !== undefined) payload = Buffer.from(m.payloadBase64, 'base64');
-    else if (typeof m.payload === 'string') payload = Buffer.from(m.payload);
-    else payload = m.payload === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(m.payload));
-    let json: unknown;
-    try {
-      json = JSON.parse(payload.toString('utf8'));
-    } catch {
-      json = undefined;
-    }
-    const now = this.now();
-    const input: RuleInput = {
-      topic: m.topic,
-      payload,
-      json,
-      qos: m.qos ?? 0,
-      retain: m.retain ?? false,
-      clientId: m.clientid ?? m.deviceid ?? '',
-      deviceId: m.deviceid,
-      timestamp: m.timestamp ?? now,
-      userProperties: m.userProperties ?? {},
-    };
-    const needs = rule.compiled.needs;
-    if (m.device !== undefined) input.device = m.device;
-    else if (needs.device && m.deviceid !== undefined) input.device = await this.deviceOf(m.deviceid);
-    if (m.twin !== undefined) input.twin = m.twin;
-    else if (needs.twin && m.deviceid !== undefined && this.deps.twins !== undefined) {
-      const t = await this.deps.twins.get(m.deviceid, '');
-      if (t !== undefined) input.twin = twinInput(t.state);
-    }
-    const matched = rule.compiled.from.some((f) => topicMatches(f, m.topic));
-    const result: RuleTestResult = { matched, rows: [], actions: [], clears: [] };
-    if (!matched) return { ok: true, result };
-    const ctx = new MessageContext(input, 0, now);
-    for (const { action, conditions } of rule.clears) {
-      const i = rule.compiled.from.findIndex((f) => topicMatches(f, m.topic));
-      const row = i >= 0 ? conditions[i]?.evaluate(input) : undefined;
-      if (row !== undefined) {
-        try {
-          const plan = planAction(action, row, ctx);
-          if (plan.kind === 'alert') result.clears.push({ index: action.index, key: plan.key });
-        } catch {
-          // An empty key clears nothing.
-        }
-      }
-    }
-    try {
-      if (rule.compiled.windowed) result.rows = rule.compiled.createWindows().add(input, now);
-      else {
-        const row = rule.compiled.evaluate(input);
-        if (row !== undefined) result.rows = [row];
-      }
-    } catch (err) {
-      return { ok: false, errors: [{ path: 'sql', message: `evaluation failed: ${(err as Error).message}` }] };
-    }
-    result.rows.forEach((row, r) => {
-      const c = rule.compiled.windowed ? rowContext(rule.compiled, row, ctx, 0) : ctx;
-      for (const a of rule.spec.actions) {
-        try {
-          result.actions.push({ row: r, index: a.index, kind: a.kind, plan: planAction(a, row, c) });
-        } catch (err) {
-          result.actions.push({ row: r, index: a.index, kind: a.kind, error: (err as Error).message });
-        }
-      }
+    const twins = this.deps.twins;
+    return dryRun(p.rule, req.message, this.now(), {
+      device: (id) => this.deviceOf(id),
+      twin: async (id) => {
+        const t = twins === undefined ? undefined : await twins.get(id, '');
+        return t === undefined ? undefined : twinInput(t.state);
+      },
     });
-    return { ok: true, result };
   }
 
   stats(): RuleEngineStats {
@@ -983,30 +899,4 @@ export class RuleEngine {
     await writeFile(tmp, text);
     await rename(tmp, join(this.folder, name));
   }
-}
-
-/** Templates of a window's output row: `${deviceid}` is the row's deviceid field when it has one. */
-function windowContext(row: Record<string, unknown>, base: TemplateContext, hops = 0): MessageContext {
-  const d = row.deviceid ?? row.deviceId;
-  return new MessageContext({ topic: '', clientId: '', deviceId: typeof d === 'string' ? d : undefined, timestamp: base.timestamp, payload: NO_PAYLOAD }, hops, base.timestamp);
-}
-
-/**
- * The templates context of a row a message closed. A time window (TUMBLING, SLIDING) closes at
- * its end, and with it the windows of every key, whichever message comes first after it: its rows
- * get the window's context, as when the timer closes them (the message's client, topic and device
- * are not theirs). A COUNT window closes with its own key's message, whose context it keeps.
- */
-function rowContext(compiled: CompiledRule, row: Record<string, unknown>, msg: MessageContext, hops: number): MessageContext {
-  return compiled.window === 'count' ? msg : windowContext(row, msg, hops);
-}
-
-const NO_PAYLOAD = Buffer.alloc(0);
-
-/** What a rule sees of a twin: its desired and reported sections, those it has. */
-function twinInput(state: { desired?: Record<string, unknown>; reported?: Record<string, unknown> }): NonNullable<RuleInput['twin']> {
-  const tw: NonNullable<RuleInput['twin']> = {};
-  if (state.desired !== undefined) tw.desired = state.desired;
-  if (state.reported !== undefined) tw.reported = state.reported;
-  return tw;
 }

@@ -1,6 +1,7 @@
 // The running state of one rule: its prepared definition, counters and bounded error log (both
 // kept across edits of the rule, by id), its window state, and the queue of messages waiting for
-// a device/twin fetch (so such a rule still sees its messages in order).
+// a device/twin fetch (so such a rule still sees its messages in order); and the template contexts
+// and inputs the message path and the dry run (dry-run.ts) both build.
 import type { PreparedRule } from './prepare.js';
 import type { ActionSpec } from './rule-file.js';
 import type { CompiledRule, RuleInput, WindowState } from './sql/index.js';
@@ -157,4 +158,30 @@ export class RuleRuntime {
     log.push(entry);
     if (log.length > max) log.splice(0, log.length - max);
   }
+}
+
+/** Templates of a window's output row: `${deviceid}` is the row's deviceid field when it has one. */
+export function windowContext(row: Record<string, unknown>, base: TemplateContext, hops = 0): MessageContext {
+  const d = row.deviceid ?? row.deviceId;
+  return new MessageContext({ topic: '', clientId: '', deviceId: typeof d === 'string' ? d : undefined, timestamp: base.timestamp, payload: NO_PAYLOAD }, hops, base.timestamp);
+}
+
+/**
+ * The templates context of a row a message closed. A time window (TUMBLING, SLIDING) closes at
+ * its end, and with it the windows of every key, whichever message comes first after it: its rows
+ * get the window's context, as when the timer closes them (the message's client, topic and device
+ * are not theirs). A COUNT window closes with its own key's message, whose context it keeps.
+ */
+export function rowContext(compiled: CompiledRule, row: Record<string, unknown>, msg: MessageContext, hops: number): MessageContext {
+  return compiled.window === 'count' ? msg : windowContext(row, msg, hops);
+}
+
+const NO_PAYLOAD = Buffer.alloc(0);
+
+/** What a rule sees of a twin: its desired and reported sections, those it has. */
+export function twinInput(state: { desired?: Record<string, unknown>; reported?: Record<string, unknown> }): NonNullable<RuleInput['twin']> {
+  const tw: NonNullable<RuleInput['twin']> = {};
+  if (state.desired !== undefined) tw.desired = state.desired;
+  if (state.reported !== undefined) tw.reported = state.reported;
+  return tw;
 }
